@@ -1,0 +1,35 @@
+using AgentScope.Agents;
+using AgentScope.Audit;
+using AgentScope.Crypto;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace AgentScope;
+
+/// <summary>Registration of the AgentScope core. A backend (<c>AddLocalStore</c>, ...) and an audit sink must be registered too.</summary>
+public static class AgentScopeServiceCollectionExtensions
+{
+    /// <summary>Adds the core: authenticator, registry, audit, policy. Options are validated when first resolved.</summary>
+    public static IServiceCollection AddAgentScope(this IServiceCollection services, Action<AgentScopeOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+        services.AddOptions<AgentScopeOptions>().Configure(configure).Validate(o =>
+        {
+            o.Validate();
+            return true;
+        });
+        services.TryAddSingleton(TimeProvider.System);
+        // Hosts that add logging override this; a bare container still resolves loggers.
+        services.TryAdd(ServiceDescriptor.Singleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(Microsoft.Extensions.Logging.Abstractions.NullLogger<>)));
+        services.TryAddSingleton(sp => MasterKey.Parse(sp.GetRequiredService<IOptions<AgentScopeOptions>>().Value.MasterKey!));
+        services.TryAddSingleton<AgentRegistry>();
+        services.TryAddSingleton<AuditLog>();
+        services.TryAddSingleton<ReadRateLimiter>();
+        services.TryAddSingleton<VaultCore>();
+        services.TryAddSingleton(sp => new AgentScopeAuthenticator(sp.GetRequiredService<VaultCore>()));
+        return services;
+    }
+
+}

@@ -1,0 +1,125 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using AgentScope.Backends;
+using AgentScope.Crypto;
+using Microsoft.Extensions.Options;
+
+namespace AgentScope.Agents;
+
+/// <summary>
+/// Agent identities and admin keys, stored as JSON records in the backend's reserved registry namespace,
+/// with a short-TTL cache of prepared sessions. Revocation on this process invalidates the cache at once;
+/// other replicas see it within <see cref="AgentScopeOptions.IdentityCacheTtl"/>.
+/// </summary>
+internal sealed class AgentRegistry
+{
+    private readonly ISecretBackend _backend;
+    private readonly MasterKey _masterKey;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _ttl;
+    private readonly ConcurrentDictionary<string, AgentSession> _cache = new(StringComparer.Ordinal);
+
+    public AgentRegistry(ISecretBackend backend, MasterKey masterKey, IOptions<AgentScopeOptions> options, TimeProvider time)
+    {
+        _backend = backend;
+        _masterKey = masterKey;
+        _time = time;
+        _ttl = options.Value.IdentityCacheTtl;
+    }
+
+    public ISecretBackend Backend => _backend;
+
+    public MasterKey MasterKey => _masterKey;
+
+    public async ValueTask<AgentRecord?> GetRecordAsync(string agentId, CancellationToken ct) =>
+        await ReadAsync(AgentRecord.RegistryLabel(agentId), RegistryJson.Default.AgentRecord, ct).ConfigureAwait(false);
+
+    /// <summary>A prepared session for the agent, from cache when fresh enough; null when the agent does not exist.</summary>
+    public async ValueTask<AgentSession?> GetSessionAsync(string agentId, CancellationToken ct, bool fresh = false)
+    {
+        var now = _time.GetUtcNow();
+        if (!fresh && _cache.TryGetValue(agentId, out var cached) && now - cached.LoadedAt < _ttl)
+        {
+            return cached;
+        }
+
+        var record = await GetRecordAsync(agentId, ct).ConfigureAwait(false);
+        if (record is null)
+        {
+            _cache.TryRemove(agentId, out _);
+            return null;
+        }
+
+        var dataKey = record.Status == AgentStatus.Active && record.WrappedDataKey is { } w ? _masterKey.Unwrap(w, record.Id) : null;
+        var session = new AgentSession(record, new PolicyEvaluator(record.Policy), dataKey, now);
+        if (_ttl > TimeSpan.Zero)
+        {
+            _cache[agentId] = session;
+        }
+
+        return session;
+    }
+
+    public async ValueTask SaveAsync(AgentRecord record, CancellationToken ct)
+    {
+        await WriteAsync(AgentRecord.RegistryLabel(record.Id), record, RegistryJson.Default.AgentRecord, ct).ConfigureAwait(false);
+        _cache.TryRemove(record.Id, out _);
+    }
+
+    public async IAsyncEnumerable<AgentRecord> ListRecordsAsync([EnumeratorCancellation] CancellationToken ct)
+    {
+        var labels = new List<string>();
+        await foreach (var m in _backend.ListAsync(EntryKey.RegistryNamespace, ct).ConfigureAwait(false))
+        {
+            if (m.Key.Label.StartsWith("agent.", StringComparison.Ordinal))
+            {
+                labels.Add(m.Key.Label);
+            }
+        }
+
+        foreach (var label in labels.Order(StringComparer.Ordinal))
+        {
+            if (await ReadAsync(label, RegistryJson.Default.AgentRecord, ct).ConfigureAwait(false) is { } record)
+            {
+                yield return record;
+            }
+        }
+    }
+
+    public async ValueTask<AdminKeysRecord?> GetAdminKeysAsync(CancellationToken ct) =>
+        await ReadAsync(AdminKeysRecord.RegistryLabel, RegistryJson.Default.AdminKeysRecord, ct).ConfigureAwait(false);
+
+    public ValueTask SaveAdminKeysAsync(AdminKeysRecord record, CancellationToken ct) =>
+        WriteAsync(AdminKeysRecord.RegistryLabel, record, RegistryJson.Default.AdminKeysRecord, ct);
+
+    public void Invalidate(string agentId) => _cache.TryRemove(agentId, out _);
+
+    private async ValueTask<T?> ReadAsync<T>(string label, JsonTypeInfo<T> type, CancellationToken ct) where T : class
+    {
+        var entry = await _backend.GetAsync(new EntryKey(EntryKey.RegistryNamespace, label), ct).ConfigureAwait(false);
+        if (entry is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize(entry.Value, type);
+        }
+        catch (JsonException e)
+        {
+            throw new AgentScopeException(ErrorKind.BackendUnavailable, $"registry record '{label}' is unreadable", e);
+        }
+    }
+
+    private async ValueTask WriteAsync<T>(string label, T value, JsonTypeInfo<T> type, CancellationToken ct)
+    {
+        var existing = await _backend.GetAsync(new EntryKey(EntryKey.RegistryNamespace, label), ct).ConfigureAwait(false);
+        var now = _time.GetUtcNow();
+        var meta = new EntryMetadata(new EntryKey(EntryKey.RegistryNamespace, label), SecretKind.Registry,
+            (existing?.Metadata.Version ?? 0) + 1, existing?.Metadata.CreatedAt ?? now, now, null, Encrypted: false);
+        await _backend.PutAsync(new BackendEntry(meta, JsonSerializer.SerializeToUtf8Bytes(value, type)), ct).ConfigureAwait(false);
+    }
+}
