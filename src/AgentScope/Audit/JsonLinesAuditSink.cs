@@ -1,0 +1,752 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Win32.SafeHandles;
+
+namespace AgentScope.Audit;
+
+/// <summary>
+/// The default audit sink: an append-only JSON-lines file whose records are hash-chained, so that an edited,
+/// removed, reordered or cut-off record is detected by <see cref="VerifyAsync"/>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Each line is one JSON object: <c>seq</c> (1, 2, 3, ...), the <see cref="AuditEvent"/> fields in camelCase
+/// (<c>time</c> as ISO-8601 UTC, null fields omitted), <c>prev</c> (the previous record's hash, 64 zeros for the
+/// first) and, last, <c>hash</c>: the hex SHA-256 of the prev hash followed by the exact bytes of the line without
+/// its hash field. A sidecar anchor file, <c>&lt;path&gt;.head</c>, holds the last sequence number and hash, so
+/// removing records from the end is detected too.
+/// </para>
+/// <para>
+/// Safe for many threads, for several instances on one path, and for several processes on one file (say a CLI and
+/// a server): each append holds an in-process gate and an OS lock on <c>&lt;path&gt;.lock</c>, and picks up the last
+/// record of any other writer first, so the file stays one valid chain. The log is kept open; an append is one
+/// write of the record and one in-place overwrite of the anchor (plus fsync of both when
+/// <see cref="JsonLinesAuditOptions.Durable"/>).
+/// </para>
+/// <para>
+/// Fail-closed: any failure to append throws <see cref="AgentScopeException"/> of kind
+/// <see cref="ErrorKind.BackendUnavailable"/>, and the core then refuses the operation. The sink also refuses to
+/// append when the log is shorter than its anchor records, rather than overwrite the evidence of a cut tail.
+/// Rotating the log requires stopping its writers; a writer keeps appending to the file it opened.
+/// </para>
+/// </remarks>
+public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IDisposable
+{
+    private const string VerifyHint = "run `agentscope audit verify`";
+
+    private readonly string _path;
+    private readonly bool _durable;
+    private readonly TimeSpan _lockTimeout;
+    private readonly TimeProvider _time;
+    private readonly AuditFileLock _fileLock;
+    private readonly FileStream _log;
+    private readonly FileStream _anchor;
+
+    // Writer state, touched only while holding _fileLock.Gate.
+    private readonly ArrayBufferWriter<byte> _body = new(512);
+    private readonly Utf8JsonWriter _json;
+    private readonly IncrementalHash _hasher = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly byte[] _lastHashAscii = new byte[AuditRecordFormat.HashHexLength];
+    private readonly byte[] _anchorBuffer = new byte[AuditRecordFormat.AnchorSize];
+    private byte[] _line = new byte[1024];
+    private string _lastHash = AuditRecordFormat.ZeroHash;
+    private long _lastSeq;
+    private long _knownLength = -1; // -1: re-read the tail before the next append
+    private bool _disposed;
+
+    /// <summary>Opens (creating when missing) the audit log at <see cref="JsonLinesAuditOptions.Path"/>.</summary>
+    /// <param name="options">Where the log lives and how durable an append is.</param>
+    /// <param name="timeProvider">The clock used while waiting for another writer's lock; the system clock by default.</param>
+    /// <exception cref="AgentScopeException">The log, its anchor or its lock file cannot be created or opened (kind <see cref="ErrorKind.BackendUnavailable"/>).</exception>
+    public JsonLinesAuditSink(JsonLinesAuditOptions options, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.Path);
+        if (options.LockTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "LockTimeout must be positive.");
+        }
+
+        _durable = options.Durable;
+        _lockTimeout = options.LockTimeout;
+        _time = timeProvider ?? TimeProvider.System;
+        _json = new Utf8JsonWriter(_body);
+        Encoding.ASCII.GetBytes(AuditRecordFormat.ZeroHash, _lastHashAscii);
+
+        AuditFileLock? fileLock = null;
+        FileStream? anchor = null;
+        try
+        {
+            _path = Path.GetFullPath(options.Path);
+            var directory = Path.GetDirectoryName(_path);
+            if (!string.IsNullOrEmpty(directory) && !Directory.Exists(directory))
+            {
+                if (OperatingSystem.IsWindows())
+                {
+                    Directory.CreateDirectory(directory);
+                }
+                else
+                {
+                    Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                }
+            }
+
+            fileLock = AuditFileLock.Acquire(_path + ".lock", options.UseExclusiveOpenLock);
+            anchor = OpenShared(_path + ".head"); // before the log, so no record is ever written without an anchor
+            _log = OpenShared(_path);
+            _anchor = anchor;
+            _fileLock = fileLock;
+        }
+        catch (Exception ex)
+        {
+            anchor?.Dispose();
+            fileLock?.Release();
+            _json.Dispose();
+            _hasher.Dispose();
+            throw AgentScopeException.Unavailable("audit sink unavailable: cannot open the audit log", ex);
+        }
+    }
+
+    /// <summary>The full path of the audit log.</summary>
+    public string FilePath => _path;
+
+    /// <summary>
+    /// Appends <paramref name="auditEvent"/> as the next record of the chain. Returns once the record is written
+    /// (and, when <see cref="JsonLinesAuditOptions.Durable"/>, flushed to stable storage).
+    /// </summary>
+    /// <exception cref="AgentScopeException">The record could not be appended (kind <see cref="ErrorKind.BackendUnavailable"/>); the message never holds event data.</exception>
+    public ValueTask WriteAsync(AuditEvent auditEvent, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(auditEvent);
+        ArgumentNullException.ThrowIfNull(auditEvent.Actor);
+        ArgumentNullException.ThrowIfNull(auditEvent.Action);
+        ArgumentNullException.ThrowIfNull(auditEvent.Outcome);
+
+        // Fast path: gate and OS lock both free, no await.
+        if (!_fileLock.Gate.Wait(0, CancellationToken.None))
+        {
+            return WriteSlowAsync(auditEvent, gateHeld: false, cancellationToken);
+        }
+
+        var handedOff = false;
+        try
+        {
+            ThrowIfDisposed(); // before touching the lock, which a disposed sink no longer references
+            if (!_fileLock.TryEnter())
+            {
+                handedOff = true;
+                return WriteSlowAsync(auditEvent, gateHeld: true, cancellationToken);
+            }
+
+            try
+            {
+                AppendLocked(auditEvent);
+            }
+            finally
+            {
+                _fileLock.Exit();
+            }
+
+            return ValueTask.CompletedTask;
+        }
+        catch (AgentScopeException ex)
+        {
+            return ValueTask.FromException(ex); // fail the task, as the slow path does, rather than throw synchronously
+        }
+        finally
+        {
+            if (!handedOff)
+            {
+                _fileLock.Gate.Release();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Streams the log and returns the events matching <paramref name="query"/>, oldest first: the first
+    /// <see cref="AuditQuery.Limit"/> matches, or the last ones when <see cref="AuditQuery.Newest"/> is set. Does not
+    /// check hashes (see <see cref="VerifyAsync"/>).
+    /// </summary>
+    /// <exception cref="AgentScopeException">The log cannot be read or holds a record that is not valid (kind <see cref="ErrorKind.BackendUnavailable"/>), or the limit is negative (<see cref="ErrorKind.InvalidInput"/>).</exception>
+    public async IAsyncEnumerable<AuditEvent> QueryAsync(AuditQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        if (query.Limit < 0)
+        {
+            throw AgentScopeException.InvalidInput("audit query limit must not be negative");
+        }
+
+        if (query.Limit == 0)
+        {
+            yield break;
+        }
+
+        var (length, _) = await SnapshotAsync(cancellationToken).ConfigureAwait(false);
+        var newest = query.Newest ? new Queue<AuditEvent>(Math.Min(query.Limit, 1024)) : null;
+        var returned = 0;
+        await foreach (var line in ReadLinesAsync(length, cancellationToken).ConfigureAwait(false))
+        {
+            var record = line.Terminated ? AuditRecordFormat.TryParse(line.Bytes.Span) : null;
+            if (record is null)
+            {
+                throw AgentScopeException.Unavailable($"audit log line {line.Number} is not a valid audit record; {VerifyHint}");
+            }
+
+            var auditEvent = record.ToEvent();
+            if (!Matches(query, auditEvent))
+            {
+                continue;
+            }
+
+            if (newest is not null)
+            {
+                if (newest.Count == query.Limit)
+                {
+                    newest.Dequeue();
+                }
+
+                newest.Enqueue(auditEvent);
+                continue;
+            }
+
+            yield return auditEvent;
+            if (++returned == query.Limit)
+            {
+                yield break;
+            }
+        }
+
+        if (newest is not null)
+        {
+            foreach (var auditEvent in newest)
+            {
+                yield return auditEvent;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Re-reads the whole log and re-computes the chain: every line must be a valid record, carry the next sequence
+    /// number, link to the previous record's hash and hash to its own content; the anchor must agree with the end of
+    /// the log. Reports the first problem found, naming its line.
+    /// </summary>
+    /// <exception cref="AgentScopeException">The log or its anchor cannot be read (kind <see cref="ErrorKind.BackendUnavailable"/>).</exception>
+    public async ValueTask<AuditVerification> VerifyAsync(CancellationToken cancellationToken = default)
+    {
+        var (length, anchorBytes) = await SnapshotAsync(cancellationToken).ConfigureAwait(false);
+        var anchor = AuditRecordFormat.TryParseAnchor(anchorBytes);
+        if (anchor is null)
+        {
+            return new AuditVerification(false, 0, $"the anchor file {Path.GetFileName(_path)}.head is not readable");
+        }
+
+        using var chain = new ChainVerifier(anchor.Seq);
+        long lineNumber = 0;
+        await foreach (var line in ReadLinesAsync(length, cancellationToken).ConfigureAwait(false))
+        {
+            lineNumber = line.Number;
+            var problem = chain.Check(line);
+            if (problem is not null)
+            {
+                return new AuditVerification(false, chain.Events, problem);
+            }
+        }
+
+        var events = chain.Events;
+        if (anchor.Seq > events)
+        {
+            return new AuditVerification(false, events, events == 0
+                ? $"the log is empty but its anchor records seq {anchor.Seq}: records were removed from the end"
+                : $"the log ends at seq {events} (line {lineNumber}) but its anchor records seq {anchor.Seq}: records were removed from the end");
+        }
+
+        // The anchor is rewritten right after each record, so it may lag by one record after a crash, never more.
+        if (anchor.Seq < events - 1)
+        {
+            return new AuditVerification(false, events,
+                $"the anchor records seq {anchor.Seq} but the log continues to seq {events} (line {lineNumber}): records were added after the anchor or the anchor was replaced");
+        }
+
+        if (chain.HashAtAnchorSeq != anchor.Hash)
+        {
+            return new AuditVerification(false, events,
+                $"the anchor's hash for seq {anchor.Seq} does not match line {anchor.Seq}: the end of the log was rewritten");
+        }
+
+        return new AuditVerification(true, events, null);
+    }
+
+    /// <summary>Closes the log. Later calls fail with a typed "unavailable" error.</summary>
+    public void Dispose()
+    {
+        _fileLock.Gate.Wait();
+        try
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            _log.Dispose();
+            _anchor.Dispose();
+            _json.Dispose();
+            _hasher.Dispose();
+        }
+        finally
+        {
+            _fileLock.Gate.Release();
+        }
+
+        _fileLock.Release();
+    }
+
+    private static bool Matches(AuditQuery query, AuditEvent e) =>
+        (query.AgentId is null || query.AgentId == e.AgentId)
+        && (query.Label is null || query.Label == e.Label)
+        && (query.Action is null || query.Action == e.Action)
+        && (query.Outcome is null || query.Outcome == e.Outcome)
+        && (query.Since is null || e.Time >= query.Since)
+        && (query.Until is null || e.Time < query.Until);
+
+    private static FileStream OpenShared(string path)
+    {
+        var options = new FileStreamOptions
+        {
+            Mode = FileMode.OpenOrCreate,
+            Access = FileAccess.ReadWrite,
+            Share = FileShare.ReadWrite | FileShare.Delete,
+            BufferSize = 0,
+        };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        return new FileStream(path, options);
+    }
+
+    private async ValueTask WriteSlowAsync(AuditEvent auditEvent, bool gateHeld, CancellationToken cancellationToken)
+    {
+        if (!gateHeld)
+        {
+            await _fileLock.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            await EnterOsLockAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                AppendLocked(auditEvent);
+            }
+            finally
+            {
+                _fileLock.Exit();
+            }
+        }
+        finally
+        {
+            _fileLock.Gate.Release();
+        }
+    }
+
+    /// <summary>Takes the OS lock, retrying (it is non-blocking) until <see cref="JsonLinesAuditOptions.LockTimeout"/>. Caller holds the gate.</summary>
+    private async ValueTask EnterOsLockAsync(CancellationToken cancellationToken)
+    {
+        ThrowIfDisposed();
+        var started = _time.GetTimestamp();
+        for (var attempt = 0; !_fileLock.TryEnter(); attempt++)
+        {
+            if (_time.GetElapsedTime(started) > _lockTimeout)
+            {
+                throw AgentScopeException.Unavailable("audit sink unavailable: timed out waiting for another writer's lock on the audit log", _fileLock.LastError);
+            }
+
+            if (attempt < 16)
+            {
+                await Task.Yield();
+            }
+            else
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(1), _time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Takes the gate and the OS lock just long enough to read a consistent (log length, anchor) pair.</summary>
+    private async ValueTask<(long Length, byte[] Anchor)> SnapshotAsync(CancellationToken cancellationToken)
+    {
+        await _fileLock.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await EnterOsLockAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var length = RandomAccess.GetLength(_log.SafeFileHandle);
+                var anchorLength = (int)Math.Min(RandomAccess.GetLength(_anchor.SafeFileHandle), 4096);
+                var anchor = new byte[anchorLength];
+                ReadExactly(_anchor.SafeFileHandle, anchor, 0);
+                return (length, anchor);
+            }
+            finally
+            {
+                _fileLock.Exit();
+            }
+        }
+        catch (Exception ex) when (ex is not AgentScopeException and not OperationCanceledException)
+        {
+            throw AgentScopeException.Unavailable("audit sink unavailable: cannot read the audit log", ex);
+        }
+        finally
+        {
+            _fileLock.Gate.Release();
+        }
+    }
+
+    /// <summary>Appends one record. Caller holds the gate and the OS lock.</summary>
+    private void AppendLocked(AuditEvent auditEvent)
+    {
+        ThrowIfDisposed();
+        try
+        {
+            SyncTail();
+            var length = FormatLine(auditEvent, _lastSeq + 1, out var hashHex);
+            RandomAccess.Write(_log.SafeFileHandle, _line.AsSpan(0, length), _knownLength);
+            if (_durable)
+            {
+                _log.Flush(flushToDisk: true);
+            }
+
+            _knownLength += length;
+            _lastSeq++;
+            hashHex.CopyTo(_lastHashAscii);
+            _lastHash = Encoding.ASCII.GetString(_lastHashAscii);
+
+            AuditRecordFormat.FormatAnchor(_lastSeq, _lastHashAscii, _anchorBuffer);
+            RandomAccess.Write(_anchor.SafeFileHandle, _anchorBuffer, 0);
+            if (_durable)
+            {
+                _anchor.Flush(flushToDisk: true);
+            }
+        }
+        catch (Exception ex)
+        {
+            _knownLength = -1; // re-read the tail before trying again
+            if (ex is AgentScopeException)
+            {
+                throw;
+            }
+
+            throw AgentScopeException.Unavailable("audit sink unavailable: cannot append to the audit log", ex);
+        }
+    }
+
+    /// <summary>Serialises the record into <see cref="_line"/>, appending its hash; returns the line's length.</summary>
+    private int FormatLine(AuditEvent e, long seq, out ReadOnlySpan<byte> hashHex)
+    {
+        var record = new AuditRecord
+        {
+            Seq = seq,
+            Time = e.Time.UtcDateTime,
+            Actor = e.Actor,
+            Action = e.Action,
+            AgentId = e.AgentId,
+            Label = e.Label,
+            Outcome = e.Outcome,
+            Reason = e.Reason,
+            Justification = e.Justification,
+            RequestId = e.RequestId,
+            Fingerprint = e.Fingerprint,
+            Detail = e.Detail,
+            Prev = _lastHash,
+        };
+        _body.ResetWrittenCount();
+        _json.Reset();
+        JsonSerializer.Serialize(_json, record, AuditJsonContext.Default.AuditRecord);
+        _json.Flush();
+
+        var body = _body.WrittenSpan; // {...,"prev":"<hex>"}
+        var withoutBrace = body[..^1];
+        var total = withoutBrace.Length + AuditRecordFormat.HashMarker.Length + AuditRecordFormat.HashHexLength + AuditRecordFormat.LineEnd.Length;
+        if (_line.Length < total)
+        {
+            _line = new byte[Math.Max(total, _line.Length * 2)];
+        }
+
+        var line = _line.AsSpan();
+        withoutBrace.CopyTo(line);
+        var at = withoutBrace.Length;
+        AuditRecordFormat.HashMarker.CopyTo(line[at..]);
+        at += AuditRecordFormat.HashMarker.Length;
+        var hash = line.Slice(at, AuditRecordFormat.HashHexLength);
+        AuditRecordFormat.ComputeHash(_hasher, _lastHashAscii, withoutBrace, hash);
+        at += AuditRecordFormat.HashHexLength;
+        AuditRecordFormat.LineEnd.CopyTo(line[at..]);
+        hashHex = _line.AsSpan(withoutBrace.Length + AuditRecordFormat.HashMarker.Length, AuditRecordFormat.HashHexLength);
+        return total;
+    }
+
+    /// <summary>
+    /// When the log's length is not what this instance last wrote, another writer appended (or the log was cut):
+    /// re-read its last record and the anchor, check they agree, and continue the chain from there.
+    /// </summary>
+    private void SyncTail()
+    {
+        var handle = _log.SafeFileHandle;
+        var length = RandomAccess.GetLength(handle);
+        if (length == _knownLength)
+        {
+            return;
+        }
+
+        if (length < _knownLength)
+        {
+            throw AgentScopeException.Unavailable($"audit sink refuses to append: the audit log became shorter than this writer left it; {VerifyHint}");
+        }
+
+        long lastSeq = 0;
+        string lastHash = AuditRecordFormat.ZeroHash, lastPrev = AuditRecordFormat.ZeroHash;
+        if (length > 0)
+        {
+            var line = ReadLastLine(handle, length);
+            if (line is null)
+            {
+                throw AgentScopeException.Unavailable($"audit sink refuses to append: the audit log ends with an incomplete record; {VerifyHint}");
+            }
+
+            var record = AuditRecordFormat.TryParse(line);
+            if (record is null || !AuditRecordFormat.TrySplit(line, out _, out var hashHex))
+            {
+                throw AgentScopeException.Unavailable($"audit sink refuses to append: the last record of the audit log is not valid; {VerifyHint}");
+            }
+
+            lastSeq = record.Seq;
+            lastPrev = record.Prev;
+            lastHash = Encoding.ASCII.GetString(hashHex);
+        }
+
+        var anchorBytes = new byte[(int)Math.Min(RandomAccess.GetLength(_anchor.SafeFileHandle), 4096)];
+        ReadExactly(_anchor.SafeFileHandle, anchorBytes, 0);
+        var anchor = AuditRecordFormat.TryParseAnchor(anchorBytes);
+        var consistent = anchor is not null
+            && ((anchor.Seq == lastSeq && anchor.Hash == lastHash)
+                || (anchor.Seq == lastSeq - 1 && anchor.Hash == lastPrev)); // a crash between record and anchor
+        if (!consistent)
+        {
+            throw AgentScopeException.Unavailable($"audit sink refuses to append: the audit log does not match its anchor (records removed from the end?); {VerifyHint}");
+        }
+
+        _lastSeq = lastSeq;
+        _lastHash = lastHash;
+        Encoding.ASCII.GetBytes(lastHash, _lastHashAscii);
+        _knownLength = length;
+    }
+
+    /// <summary>The last line (without its newline), or null when the file does not end with a newline.</summary>
+    private static byte[]? ReadLastLine(SafeFileHandle handle, long length)
+    {
+        var chunk = new byte[4096];
+        ReadExactly(handle, chunk.AsSpan(0, 1), length - 1);
+        if (chunk[0] != (byte)'\n')
+        {
+            return null;
+        }
+
+        var end = length - 1;
+        var start = 0L;
+        for (var searchEnd = end; searchEnd > 0;)
+        {
+            var count = (int)Math.Min(chunk.Length, searchEnd);
+            var offset = searchEnd - count;
+            ReadExactly(handle, chunk.AsSpan(0, count), offset);
+            var newline = chunk.AsSpan(0, count).LastIndexOf((byte)'\n');
+            if (newline >= 0)
+            {
+                start = offset + newline + 1;
+                break;
+            }
+
+            searchEnd = offset;
+        }
+
+        var line = new byte[end - start];
+        ReadExactly(handle, line, start);
+        return line;
+    }
+
+    private static void ReadExactly(SafeFileHandle handle, Span<byte> buffer, long offset)
+    {
+        while (!buffer.IsEmpty)
+        {
+            var read = RandomAccess.Read(handle, buffer, offset);
+            if (read == 0)
+            {
+                throw new EndOfStreamException("the audit file is shorter than expected");
+            }
+
+            buffer = buffer[read..];
+            offset += read;
+        }
+    }
+
+    /// <summary>Streams the lines of the first <paramref name="length"/> bytes of the log, through a fresh read handle.</summary>
+    private async IAsyncEnumerable<LogLine> ReadLinesAsync(long length, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var handle = OpenForReading();
+        var buffer = new byte[64 * 1024];
+        int start = 0, end = 0;
+        long fileOffset = 0, number = 0;
+        while (true)
+        {
+            var newline = buffer.AsSpan(start, end - start).IndexOf((byte)'\n');
+            if (newline >= 0)
+            {
+                yield return new LogLine(++number, buffer.AsMemory(start, newline), Terminated: true);
+                start += newline + 1;
+                continue;
+            }
+
+            if (fileOffset >= length)
+            {
+                if (end > start)
+                {
+                    yield return new LogLine(++number, buffer.AsMemory(start, end - start), Terminated: false);
+                }
+
+                yield break;
+            }
+
+            if (start > 0)
+            {
+                Buffer.BlockCopy(buffer, start, buffer, 0, end - start);
+                end -= start;
+                start = 0;
+            }
+
+            if (end == buffer.Length)
+            {
+                Array.Resize(ref buffer, buffer.Length * 2);
+            }
+
+            var toRead = (int)Math.Min(buffer.Length - end, length - fileOffset);
+            var read = await ReadChunkAsync(handle, buffer.AsMemory(end, toRead), fileOffset, cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                length = fileOffset; // the file shrank under us: stop at what was read
+                continue;
+            }
+
+            fileOffset += read;
+            end += read;
+        }
+    }
+
+    private SafeFileHandle OpenForReading()
+    {
+        ThrowIfDisposed();
+        try
+        {
+            return File.OpenHandle(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.SequentialScan);
+        }
+        catch (Exception ex)
+        {
+            throw AgentScopeException.Unavailable("audit sink unavailable: cannot open the audit log for reading", ex);
+        }
+    }
+
+    private static async ValueTask<int> ReadChunkAsync(SafeFileHandle handle, Memory<byte> buffer, long offset, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await RandomAccess.ReadAsync(handle, buffer, offset, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            throw AgentScopeException.Unavailable("audit sink unavailable: cannot read the audit log", ex);
+        }
+    }
+
+    private void ThrowIfDisposed()
+    {
+        if (_disposed)
+        {
+            throw AgentScopeException.Unavailable("audit sink unavailable: the sink is closed");
+        }
+    }
+
+    /// <summary>Checks lines one by one against the chain so far.</summary>
+    private sealed class ChainVerifier(long anchorSeq) : IDisposable
+    {
+        private readonly IncrementalHash _hasher = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        private readonly byte[] _prevAscii = new byte[AuditRecordFormat.HashHexLength];
+        private readonly byte[] _computed = new byte[AuditRecordFormat.HashHexLength];
+        private string _previousHash = AuditRecordFormat.ZeroHash;
+
+        /// <summary>How many records passed.</summary>
+        public long Events { get; private set; }
+
+        /// <summary>The hash of the record whose seq the anchor names (the zero hash for seq 0), once seen.</summary>
+        public string? HashAtAnchorSeq { get; private set; } = anchorSeq == 0 ? AuditRecordFormat.ZeroHash : null;
+
+        /// <summary>The problem with <paramref name="line"/>, or null when it extends the chain.</summary>
+        public string? Check(LogLine line)
+        {
+            var bytes = line.Bytes.Span;
+            if (!line.Terminated)
+            {
+                return $"line {line.Number} is incomplete (no line ending): the log was cut inside a record or a write was interrupted";
+            }
+
+            if (bytes.IsEmpty)
+            {
+                return $"line {line.Number} is empty";
+            }
+
+            var record = AuditRecordFormat.TryParse(bytes);
+            if (record is null)
+            {
+                return $"line {line.Number} is not valid JSON or not an audit record";
+            }
+
+            if (!AuditRecordFormat.TrySplit(bytes, out var marker, out var hashHex))
+            {
+                return $"line {line.Number} does not end with a well-formed hash field";
+            }
+
+            if (record.Seq != Events + 1)
+            {
+                return $"line {line.Number}: expected seq {Events + 1} but found {record.Seq} (a record was removed, inserted or reordered)";
+            }
+
+            if (record.Prev != _previousHash)
+            {
+                return $"line {line.Number}: its prev does not match the hash of the record before it (a record was removed, inserted, reordered or rewritten)";
+            }
+
+            Encoding.ASCII.GetBytes(record.Prev, _prevAscii);
+            AuditRecordFormat.ComputeHash(_hasher, _prevAscii, bytes[..marker], _computed);
+            if (!_computed.AsSpan().SequenceEqual(hashHex))
+            {
+                return $"line {line.Number} (seq {record.Seq}): its hash does not match its content (the record was edited)";
+            }
+
+            _previousHash = Encoding.ASCII.GetString(hashHex);
+            Events++;
+            if (record.Seq == anchorSeq)
+            {
+                HashAtAnchorSeq = _previousHash;
+            }
+
+            return null;
+        }
+
+        public void Dispose() => _hasher.Dispose();
+    }
+
+    private readonly record struct LogLine(long Number, ReadOnlyMemory<byte> Bytes, bool Terminated);
+}
+

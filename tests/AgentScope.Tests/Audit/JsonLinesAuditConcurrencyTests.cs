@@ -1,0 +1,137 @@
+using System.Text.Json;
+using AgentScope.Audit;
+
+namespace AgentScope.Tests.Audit;
+
+public sealed class JsonLinesAuditConcurrencyTests : IDisposable
+{
+    private const int Tasks = 8;
+    private const int PerTask = 250;
+
+    private readonly AuditTestFiles _files = new();
+
+    public void Dispose() => _files.Dispose();
+
+    private async Task AssertOneValidChainAsync(JsonLinesAuditSink sink, int expected)
+    {
+        Assert.Equal(new AuditVerification(true, expected, null), await sink.VerifyAsync());
+
+        var seqs = _files.ReadLines().Select(l =>
+        {
+            using var doc = JsonDocument.Parse(l);
+            return doc.RootElement.GetProperty("seq").GetInt64();
+        }).ToArray();
+        Assert.Equal(Enumerable.Range(1, expected).Select(i => (long)i), seqs);
+
+        var requestIds = new HashSet<string?>();
+        await foreach (var e in sink.QueryAsync(new AuditQuery { Limit = int.MaxValue }))
+        {
+            requestIds.Add(e.RequestId);
+        }
+
+        Assert.Equal(expected, requestIds.Count);
+    }
+
+    private static Task WriteInParallelAsync(params JsonLinesAuditSink[] sinks) =>
+        Task.WhenAll(Enumerable.Range(0, Tasks).Select(t => Task.Run(async () =>
+        {
+            for (var i = 0; i < PerTask; i++)
+            {
+                // Each task alternates between the sinks, so their writes interleave as finely as possible.
+                await sinks[(t + i) % sinks.Length].WriteAsync(AuditTestFiles.Event((t * PerTask) + i, agent: "agent-" + t));
+            }
+        })));
+
+    [Fact]
+    public async Task Many_threads_writing_through_one_sink_make_one_valid_chain()
+    {
+        using var sink = _files.Open();
+        await WriteInParallelAsync(sink);
+        await AssertOneValidChainAsync(sink, Tasks * PerTask);
+    }
+
+    [Fact]
+    public async Task Two_sinks_on_one_path_interleaving_writes_make_one_valid_chain()
+    {
+        using var first = _files.Open();
+        using var second = _files.Open();
+        await WriteInParallelAsync(first, second);
+        await AssertOneValidChainAsync(first, Tasks * PerTask);
+    }
+
+    [Fact]
+    public async Task Two_sinks_locking_by_exclusive_open_as_on_macos_make_one_valid_chain()
+    {
+        using var first = _files.Open(exclusiveOpenLock: true);
+        using var second = _files.Open(exclusiveOpenLock: true);
+        await WriteInParallelAsync(first, second);
+        await AssertOneValidChainAsync(first, Tasks * PerTask);
+    }
+
+    [Fact]
+    public async Task Alternating_writers_each_pick_up_the_other_writers_last_record()
+    {
+        using var first = _files.Open();
+        using var second = _files.Open();
+
+        await first.WriteAsync(AuditTestFiles.Event(0));
+        await second.WriteAsync(AuditTestFiles.Event(1));
+        await first.WriteAsync(AuditTestFiles.Event(2));
+        await first.WriteAsync(AuditTestFiles.Event(3));
+        await second.WriteAsync(AuditTestFiles.Event(4));
+
+        await AssertOneValidChainAsync(second, 5);
+    }
+
+    [Fact]
+    public async Task A_writer_waiting_too_long_for_another_process_lock_throws_the_typed_unavailable_error()
+    {
+        using var sink = _files.Open(exclusiveOpenLock: true, lockTimeout: TimeSpan.FromMilliseconds(200));
+        await sink.WriteAsync(AuditTestFiles.Event(0));
+
+        // Another process holding the lock looks, to this process, like a handle it cannot share.
+        using (new FileStream(_files.LogPath + ".lock", FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+        {
+            var ex = await Assert.ThrowsAsync<AgentScopeException>(() => sink.WriteAsync(AuditTestFiles.Event(1)).AsTask());
+            Assert.Equal(ErrorKind.BackendUnavailable, ex.Kind);
+            Assert.Contains("lock", ex.Message, StringComparison.Ordinal);
+        }
+
+        await sink.WriteAsync(AuditTestFiles.Event(2));
+        Assert.Equal(new AuditVerification(true, 2, null), await sink.VerifyAsync());
+    }
+
+    [Fact]
+    public async Task A_sink_opens_while_another_process_holds_the_lock_and_writes_once_it_is_released()
+    {
+        using (_files.Open(exclusiveOpenLock: true))
+        {
+        }
+
+        JsonLinesAuditSink sink;
+        using (new FileStream(_files.LogPath + ".lock", FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+        {
+            sink = _files.Open(exclusiveOpenLock: true);
+        }
+
+        using (sink)
+        {
+            await sink.WriteAsync(AuditTestFiles.Event(0));
+            Assert.Equal(new AuditVerification(true, 1, null), await sink.VerifyAsync());
+        }
+    }
+
+    [Fact]
+    public async Task A_write_waiting_for_the_lock_can_be_cancelled()
+    {
+        using var sink = _files.Open(exclusiveOpenLock: true);
+        using (new FileStream(_files.LogPath + ".lock", FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sink.WriteAsync(AuditTestFiles.Event(0), cts.Token).AsTask());
+        }
+
+        await sink.WriteAsync(AuditTestFiles.Event(1));
+        Assert.Equal(new AuditVerification(true, 1, null), await sink.VerifyAsync());
+    }
+}
