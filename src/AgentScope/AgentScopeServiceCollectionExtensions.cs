@@ -32,4 +32,16 @@ public static class AgentScopeServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>Adds the hash-chained JSON-lines audit file as the audit sink.</summary>
+    public static IServiceCollection AddJsonLinesAudit(this IServiceCollection services, Action<JsonLinesAuditOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        var options = new JsonLinesAuditOptions { Path = "" };
+        configure(options);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(sp => new JsonLinesAuditSink(options, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<IAuditSink>(sp => sp.GetRequiredService<JsonLinesAuditSink>());
+        services.AddSingleton<IAuditTrail>(sp => sp.GetRequiredService<JsonLinesAuditSink>());
+        return services;
+    }
 }

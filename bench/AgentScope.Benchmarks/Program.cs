@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(AgentScope.Benchmarks.BenchHost).Assembly).Run(args);
