@@ -83,14 +83,21 @@ internal sealed class AgentScopeHome
         }
     }
 
-    /// <summary>Builds the container for this home: core, backend and audit sink as its settings say.</summary>
-    public ServiceProvider BuildServices(LogLevel logLevel = LogLevel.Warning, Action<IServiceCollection>? extra = null, TimeSpan? identityCacheTtl = null)
+    /// <summary>Builds the CLI's container for this home: logging to stderr, plus <see cref="AddServices"/>.</summary>
+    public ServiceProvider BuildServices(LogLevel logLevel = LogLevel.Warning, TimeSpan? identityCacheTtl = null)
     {
-        var config = LoadConfiguration();
         var services = new ServiceCollection();
         services.AddLogging(b => b.AddSimpleConsole(o => o.SingleLine = true)
             .AddFilter(l => l >= logLevel)
             .Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
+        AddServices(services, identityCacheTtl);
+        return services.BuildServiceProvider();
+    }
+
+    /// <summary>Registers the core, the backend and the audit sink as this home's settings say (used by the CLI and by serve).</summary>
+    public void AddServices(IServiceCollection services, TimeSpan? identityCacheTtl = null)
+    {
+        var config = LoadConfiguration();
         services.AddAgentScope(o =>
         {
             config.GetSection("Core").Bind(o);
@@ -102,8 +109,6 @@ internal sealed class AgentScopeHome
         });
         AddBackend(services, config.GetSection("Backend"));
         AddAudit(services, config.GetSection("Audit"));
-        extra?.Invoke(services);
-        return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = false });
     }
 
     public string ResolvePath(string relative) => System.IO.Path.IsPathRooted(relative) ? relative : System.IO.Path.Combine(Path, relative);
