@@ -1,0 +1,204 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
+using Polly.Timeout;
+
+namespace AgentScope.Client;
+
+/// <summary>
+/// A typed client for an agent's own vault over the <c>/v0/vault</c> REST API. Errors come back as the core's typed
+/// <see cref="AgentScopeException"/> (not found, denied, revoked, rate limited with retry-after, unavailable); transient
+/// failures are retried with backoff. The API key is sent only in the Authorization header and never logged.
+/// </summary>
+public sealed class AgentScopeClient
+{
+    private readonly HttpClient _http;
+    private readonly AgentScopeClientOptions _options;
+    private readonly ILogger _logger;
+    private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
+    private readonly Uri _base;
+
+    /// <summary>Creates a client over an <see cref="HttpClient"/> (from <c>IHttpClientFactory</c> when registered with <c>AddAgentScopeClient</c>).</summary>
+    public AgentScopeClient(HttpClient httpClient, IOptions<AgentScopeClientOptions> options, ILogger<AgentScopeClient>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(httpClient);
+        ArgumentNullException.ThrowIfNull(options);
+        _http = httpClient;
+        _options = options.Value;
+        _options.ApplyDefaultsAndValidate();
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        var endpoint = _options.Endpoint!.ToString();
+        _base = new Uri(endpoint.EndsWith('/') ? endpoint : endpoint + "/");
+        _pipeline = BuildPipeline(_options, _logger);
+    }
+
+    /// <summary>Reads a value.</summary>
+    public async Task<VaultSecret> GetAsync(string label, CancellationToken cancellationToken = default)
+    {
+        var r = await SendAsync(HttpMethod.Get, "v0/vault/" + Escape(label), null, ClientJson.Default.SecretResponse, cancellationToken).ConfigureAwait(false);
+        return new VaultSecret(r!.Label, new SecretValue(r.Value), r.Version, r.UpdatedAt);
+    }
+
+    /// <summary>Creates or overwrites a value. <see cref="StoreResult.Created"/> tells which.</summary>
+    public async Task<StoreResult> StoreAsync(string label, SecretValue value, StoreOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        var body = new StoreRequest(label, value.Reveal(), options?.Kind == SecretKind.Totp ? "totp" : null, options?.ExpiresAt);
+        var content = JsonContent.Create(body, ClientJson.Default.StoreRequest);
+        var (r, status) = await SendWithStatusAsync(HttpMethod.Post, "v0/vault", content, ClientJson.Default.StoreResponse, cancellationToken).ConfigureAwait(false);
+        return new StoreResult(r!.Label, r.Version, r.UpdatedAt, status == HttpStatusCode.Created);
+    }
+
+    /// <summary>Deletes a label and all its versions.</summary>
+    public Task DeleteAsync(string label, CancellationToken cancellationToken = default) =>
+        SendAsync<object>(HttpMethod.Delete, "v0/vault/" + Escape(label), null, null, cancellationToken);
+
+    /// <summary>The labels this agent may list (never values).</summary>
+    public async Task<IReadOnlyList<VaultLabel>> ListAsync(CancellationToken cancellationToken = default) =>
+        (await SendAsync(HttpMethod.Get, "v0/vault", null, ClientJson.Default.LabelsResponse, cancellationToken).ConfigureAwait(false))!.Labels;
+
+    /// <summary>The current TOTP code of a TOTP entry (the seed never leaves the server).</summary>
+    public async Task<TotpCode> GetTotpAsync(string label, CancellationToken cancellationToken = default)
+    {
+        var r = await SendAsync(HttpMethod.Get, "v0/vault/" + Escape(label) + "/totp", null, ClientJson.Default.TotpResponse, cancellationToken).ConfigureAwait(false);
+        return new TotpCode(r!.Code, r.Remaining);
+    }
+
+    /// <summary>Reads many labels in one round trip; null reads every label the agent may read.</summary>
+    public async Task<BatchGetResult> BatchGetAsync(IEnumerable<string>? labels, CancellationToken cancellationToken = default)
+    {
+        var content = JsonContent.Create(new BatchGetRequest(labels?.ToList()), ClientJson.Default.BatchGetRequest);
+        var r = await SendAsync(HttpMethod.Post, "v0/vault/batch-get", content, ClientJson.Default.BatchGetResponse, cancellationToken).ConfigureAwait(false);
+        var values = (r!.Values ?? []).Select(v => new VaultSecret(v.Label, new SecretValue(v.Value), v.Version, v.UpdatedAt)).ToList();
+        var errors = new Dictionary<string, AgentScopeException>(StringComparer.Ordinal);
+        foreach (var e in r.Errors ?? [])
+        {
+            errors[e.Label] = new AgentScopeException(ErrorCodes.FromCode(e.Error.Code) ?? ErrorKind.BackendUnavailable, e.Error.Message);
+        }
+
+        return new BatchGetResult(values, errors);
+    }
+
+    private async Task<T?> SendAsync<T>(HttpMethod method, string path, HttpContent? content, JsonTypeInfo<T>? type, CancellationToken ct) =>
+        (await SendWithStatusAsync(method, path, content, type, ct).ConfigureAwait(false)).Body;
+
+    private async Task<(T? Body, HttpStatusCode Status)> SendWithStatusAsync<T>(HttpMethod method, string path, HttpContent? content, JsonTypeInfo<T>? type, CancellationToken ct)
+    {
+        // Buffer the body once so every retry can resend it.
+        var payload = content is null ? null : await content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
+        HttpResponseMessage response;
+        try
+        {
+            response = await _pipeline.ExecuteAsync(async token =>
+            {
+                using var request = new HttpRequestMessage(method, new Uri(_base, path));
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _options.ApiKey);
+                if (payload is not null)
+                {
+                    request.Content = new ByteArrayContent(payload);
+                    request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+                }
+
+                return await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, token).ConfigureAwait(false);
+            }, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is HttpRequestException or TimeoutRejectedException or TaskCanceledException && !ct.IsCancellationRequested)
+        {
+            throw AgentScopeException.Unavailable($"AgentScope server at {_base.GetLeftPart(UriPartial.Authority)} is unreachable ({e.GetType().Name})", e);
+        }
+
+        using (response)
+        {
+            if (!response.IsSuccessStatusCode)
+            {
+                throw await ToExceptionAsync(response, ct).ConfigureAwait(false);
+            }
+
+            if (type is null || response.StatusCode == HttpStatusCode.NoContent)
+            {
+                return (default, response.StatusCode);
+            }
+
+            try
+            {
+                return (await response.Content.ReadFromJsonAsync(type, ct).ConfigureAwait(false), response.StatusCode);
+            }
+            catch (JsonException e)
+            {
+                throw AgentScopeException.Unavailable("the AgentScope server sent a response this client cannot read", e);
+            }
+        }
+    }
+
+    internal static async Task<AgentScopeException> ToExceptionAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        ErrorBody? body = null;
+        try
+        {
+            body = (await response.Content.ReadFromJsonAsync(ClientJson.Default.ErrorEnvelope, ct).ConfigureAwait(false))?.Error;
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException)
+        {
+            // Not our error body (a proxy, say): fall back to the status code.
+        }
+
+        var status = (int)response.StatusCode;
+        var kind = ErrorCodes.FromCode(body?.Code) ?? status switch
+        {
+            400 => ErrorKind.InvalidInput,
+            401 => ErrorKind.Unauthenticated,
+            403 => ErrorKind.AccessDenied,
+            404 => ErrorKind.NotFound,
+            409 => ErrorKind.Conflict,
+            413 => ErrorKind.ValueTooLarge,
+            429 => ErrorKind.RateLimited,
+            _ => ErrorKind.BackendUnavailable,
+        };
+        return new AgentScopeException(kind, body?.Message ?? $"the AgentScope server answered {status}") { RetryAfter = RetryAfter(response) };
+    }
+
+    private static TimeSpan? RetryAfter(HttpResponseMessage response) =>
+        response.Headers.RetryAfter?.Delta ?? (response.Headers.RetryAfter?.Date is { } d ? d - DateTimeOffset.UtcNow : null);
+
+    private static ResiliencePipeline<HttpResponseMessage> BuildPipeline(AgentScopeClientOptions options, ILogger logger)
+    {
+        var builder = new ResiliencePipelineBuilder<HttpResponseMessage>();
+        if (options.MaxRetries > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
+            {
+                MaxRetryAttempts = options.MaxRetries,
+                Delay = options.RetryDelay,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                ShouldHandle = new PredicateBuilder<HttpResponseMessage>()
+                    .Handle<HttpRequestException>()
+                    .Handle<TimeoutRejectedException>()
+                    .HandleResult(r => r.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable
+                        or HttpStatusCode.BadGateway or HttpStatusCode.GatewayTimeout),
+                DelayGenerator = args => ValueTask.FromResult(args.Outcome.Result is { } r && RetryAfter(r) is { } ra && ra > TimeSpan.Zero
+                    ? (TimeSpan?)TimeSpan.FromTicks(Math.Min(ra.Ticks, TimeSpan.FromSeconds(30).Ticks))
+                    : null),
+                OnRetry = args =>
+                {
+                    logger.LogWarning("AgentScope request failed ({Outcome}); retry {Attempt} in {Delay}",
+                        args.Outcome.Result?.StatusCode.ToString() ?? args.Outcome.Exception?.GetType().Name, args.AttemptNumber + 1, args.RetryDelay);
+                    args.Outcome.Result?.Dispose();
+                    return ValueTask.CompletedTask;
+                },
+            });
+        }
+
+        builder.AddTimeout(options.AttemptTimeout);
+        return builder.Build();
+    }
+
+    private static string Escape(string label) => Uri.EscapeDataString(label);
+}
