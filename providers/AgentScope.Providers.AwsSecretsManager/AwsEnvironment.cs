@@ -37,9 +37,15 @@ internal sealed class AwsEnvironment
     {
         get
         {
+            if (_options.ServiceUrl is { } configured)
+            {
+                return configured;
+            }
+
+            var region = Region;
             lock (_lock)
             {
-                return _endpoint ??= _options.ServiceUrl ?? DefaultEndpoint(Region);
+                return _endpoint ??= DefaultEndpoint(region);
             }
         }
     }
