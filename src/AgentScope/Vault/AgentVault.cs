@@ -250,7 +250,9 @@ public sealed class AgentVault
     {
         try
         {
-            if (label is not null)
+            // Only a whole-vault listing has no label; for every other operation a missing label is invalid input,
+            // not the empty label (which a '*' rule would allow and the backend would store).
+            if (label is not null || op != VaultOperations.List)
             {
                 Names.ValidateLabel(label);
             }
