@@ -159,20 +159,24 @@ public sealed class AgentAdmin
     public Task<SweepReport> SweepAsync(bool dryRun = false, CancellationToken cancellationToken = default) =>
         AuditedAsync(AuditActions.Sweep, null, async ct =>
         {
+            // Entries first, owners second: an agent is saved before any of its entries, so every entry seen here has its
+            // owner's record in the snapshot below, even when the agent was created while this sweep was running.
+            var entries = new List<EntryKey>();
+            await foreach (var m in _core.Backend.ListAllAsync(ct).ConfigureAwait(false))
+            {
+                if (!m.Key.IsRegistry)
+                {
+                    entries.Add(m.Key);
+                }
+            }
+
             var records = new Dictionary<string, Agents.AgentRecord>(StringComparer.Ordinal);
             await foreach (var r in _core.Registry.ListRecordsAsync(ct).ConfigureAwait(false))
             {
                 records[r.Id] = r;
             }
 
-            var orphans = new List<EntryKey>();
-            await foreach (var m in _core.Backend.ListAllAsync(ct).ConfigureAwait(false))
-            {
-                if (!m.Key.IsRegistry && !(records.TryGetValue(m.Key.Namespace, out var owner) && owner.Status == AgentStatus.Active))
-                {
-                    orphans.Add(m.Key);
-                }
-            }
+            var orphans = entries.Where(k => !(records.TryGetValue(k.Namespace, out var owner) && owner.Status == AgentStatus.Active)).ToList();
 
             var interrupted = records.Values.Where(r => r.Status == AgentStatus.Revoking).Select(r => r.Id).ToList();
             if (dryRun)
