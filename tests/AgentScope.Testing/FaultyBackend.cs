@@ -29,6 +29,9 @@ public sealed class FaultyBackend : ISecretBackend
     /// <summary>Runs at the start of every <see cref="ListAllAsync"/>, before anything is enumerated (to interleave work with a sweep).</summary>
     public Func<CancellationToken, ValueTask>? BeforeListAll { get; set; }
 
+    /// <summary>Runs before every put reaches the inner backend (e.g. a delay, to widen a race window); faults are checked first.</summary>
+    public Func<EntryKey, CancellationToken, ValueTask>? BeforePut { get; set; }
+
     /// <summary>Gets that reached the inner backend.</summary>
     public int Gets { get; private set; }
 
@@ -105,6 +108,11 @@ public sealed class FaultyBackend : ISecretBackend
             }
 
             Puts++;
+        }
+
+        if (BeforePut is { } hook)
+        {
+            await hook(entry.Metadata.Key, cancellationToken);
         }
 
         await Inner.PutAsync(entry, cancellationToken);
