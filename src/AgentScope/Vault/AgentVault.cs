@@ -259,7 +259,7 @@ public sealed class AgentVault
 
             var session = await SessionAsync(ct).ConfigureAwait(false);
             var decision = _isAdmin || label is null && op == VaultOperations.List
-                ? new PolicyDecision(true, null, false, false, true, null, -1)
+                ? new PolicyDecision(true, null, false, false, true, null)
                 : session.Policy.Evaluate(op, label ?? "", _core.Now);
             if (!_isAdmin && label is null && op == VaultOperations.List && !session.Policy.AllowsAny(VaultOperations.List, _core.Now))
             {
@@ -276,8 +276,8 @@ public sealed class AgentVault
                 throw AgentScopeException.Denied($"a justification is required for {VaultOperationNames.Name(op)} on '{label}'");
             }
 
-            if (decision.ReadsPerMinute is { } rpm && op is VaultOperations.Read or VaultOperations.Use or VaultOperations.Totp &&
-                _core.RateLimiter.TryAcquire(_agentId, decision.RuleIndex, rpm) is { } wait)
+            if (decision.ReadLimits is { Count: > 0 } limits && op is VaultOperations.Read or VaultOperations.Use or VaultOperations.Totp &&
+                _core.RateLimiter.TryAcquire(_agentId, limits) is var (wait, rpm))
             {
                 throw new AgentScopeException(ErrorKind.RateLimited, $"more than {rpm} reads per minute of '{label}'") { RetryAfter = wait };
             }

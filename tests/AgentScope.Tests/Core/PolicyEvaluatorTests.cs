@@ -99,6 +99,7 @@ public sealed class PolicyEvaluatorTests
         Assert.False(plain.RevealSeed);
         Assert.False(plain.Reveal);
         Assert.Null(plain.ReadsPerMinute);
+        Assert.Null(plain.ReadLimits);
 
         Assert.True(policy.Evaluate(VaultOperations.Read, "otp-github", Now).RevealSeed);
 
@@ -106,6 +107,8 @@ public sealed class PolicyEvaluatorTests
         Assert.True(db.RequireJustification);
         Assert.True(db.Reveal);
         Assert.Equal(3, db.ReadsPerMinute);
+        Assert.Equal([new ReadLimit(2, 10), new ReadLimit(3, 3)], db.ReadLimits!);
+        Assert.Equal([new ReadLimit(2, 10)], policy.Evaluate(VaultOperations.Read, "prod-api", Now).ReadLimits!);
     }
 
     [Fact]
