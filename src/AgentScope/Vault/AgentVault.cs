@@ -145,7 +145,7 @@ public sealed class AgentVault
             var result = new List<SecretInfo>();
             await foreach (var m in _core.Backend.ListAsync(_agentId, ct).ConfigureAwait(false))
             {
-                if (m.Key.Namespace == _agentId && (_isAdmin || session.Policy.Evaluate(VaultOperations.List, m.Key.Label, now).Allowed))
+                if (m.Key.Namespace == _agentId && (_isAdmin || MayList(session, m.Key.Label, now)))
                 {
                     result.Add(new SecretInfo(m.Key.Label, m.Kind, m.Version, m.CreatedAt, m.UpdatedAt, m.ExpiresAt));
                 }
@@ -197,6 +197,14 @@ public sealed class AgentVault
     {
         var session = await SessionAsync(cancellationToken).ConfigureAwait(false);
         return _isAdmin || session.Policy.Evaluate(VaultOperations.Read, label, _core.Now).Reveal;
+    }
+
+    // A label is listed when a rule allows listing it and, if that rule asks for a justification, the call carries one:
+    // otherwise requireJustification on list would be bypassed by the whole-vault listing, which has no label to check up front.
+    private bool MayList(AgentSession session, string label, DateTimeOffset now)
+    {
+        var decision = session.Policy.Evaluate(VaultOperations.List, label, now);
+        return decision.Allowed && (!decision.RequireJustification || !string.IsNullOrWhiteSpace(_context.Justification));
     }
 
     private async Task<BackendEntry> ReadLiveAsync(string label, CancellationToken ct)
