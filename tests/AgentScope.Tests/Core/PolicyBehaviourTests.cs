@@ -212,6 +212,24 @@ public sealed class PolicyBehaviourTests
     }
 
     [Fact]
+    public async Task Labels_whose_listing_requires_a_justification_are_listed_only_with_one()
+    {
+        await using var host = new TestHost();
+        var (a, _) = await host.AddAgentAsync("a", Policy(
+            new PolicyRule { Labels = "*", Operations = ["read", "write"] },
+            new PolicyRule { Labels = "public-*", Operations = ["list"] },
+            new PolicyRule { Labels = "prod-*", Operations = ["list"], RequireJustification = true }));
+        await a.StoreAsync("public-a", new SecretValue("v"));
+        await a.StoreAsync("prod-db", new SecretValue("v"));
+
+        var unjustified = await a.ListAsync();
+        var justified = await a.WithContext(new AccessContext { Justification = "INC-7 audit of prod labels" }).ListAsync();
+
+        Assert.Equal(["public-a"], unjustified.Select(i => i.Label));
+        Assert.Equal(["prod-db", "public-a"], justified.Select(i => i.Label));
+    }
+
+    [Fact]
     public async Task A_new_policy_takes_effect_at_once_on_an_open_vault()
     {
         await using var host = new TestHost();
