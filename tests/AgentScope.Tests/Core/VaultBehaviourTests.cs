@@ -162,6 +162,20 @@ public sealed class VaultBehaviourTests
     }
 
     [Fact]
+    public async Task TOTP_codes_are_the_same_with_client_side_encryption()
+    {
+        var time = new ManualTimeProvider(DateTimeOffset.FromUnixTimeSeconds(1_767_225_617));
+        await using var host = new TestHost(time: time, configure: o => o.ClientSideEncryption = true);
+        var (a, _) = await host.AddAgentAsync("a");
+        await a.StoreAsync("otp", new SecretValue(Seed), new StoreOptions { Kind = SecretKind.Totp });
+
+        var code = await a.GetTotpAsync("otp");
+
+        Assert.Equal(Rfc6238(SeedBytes, 1_767_225_617, HashAlgorithmName.SHA1, 6, 30), code.Code);
+        await Expect.FailsAsync(ErrorKind.AccessDenied, () => a.GetAsync("otp"));
+    }
+
+    [Fact]
     public async Task A_TOTP_code_changes_with_the_time_step()
     {
         var start = DateTimeOffset.FromUnixTimeSeconds(1_767_225_600);
