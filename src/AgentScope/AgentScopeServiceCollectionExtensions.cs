@@ -21,8 +21,10 @@ public static class AgentScopeServiceCollectionExtensions
             return true;
         });
         services.TryAddSingleton(TimeProvider.System);
-        // Hosts that add logging override this; a bare container still resolves loggers.
-        services.TryAdd(ServiceDescriptor.Singleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(Microsoft.Extensions.Logging.Abstractions.NullLogger<>)));
+        // The real logging infrastructure (TryAdd inside), not a NullLogger<> fallback: a fallback registered here would win
+        // over an AddLogging() that comes after AddAgentScope and silently drop every log of the application. With no
+        // provider configured, loggers are no-ops anyway.
+        services.AddLogging();
         services.TryAddSingleton(sp => MasterKey.Parse(sp.GetRequiredService<IOptions<AgentScopeOptions>>().Value.MasterKey!));
         services.TryAddSingleton<AgentRegistry>();
         services.TryAddSingleton<AuditLog>();

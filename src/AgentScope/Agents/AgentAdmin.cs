@@ -37,6 +37,7 @@ public sealed class AgentAdmin
 
             policy ??= AgentPolicy.FullControl();
             policy.Validate();
+            using var gate = await _core.Registry.LockAgentAsync(id, ct).ConfigureAwait(false);
             var existing = await _core.Registry.GetRecordAsync(id, ct).ConfigureAwait(false);
             if (existing is { Status: not AgentStatus.Revoked })
             {
@@ -91,6 +92,7 @@ public sealed class AgentAdmin
         {
             Names.ValidateAgentId(id);
             policy.Validate();
+            using var gate = await _core.Registry.LockAgentAsync(id, ct).ConfigureAwait(false);
             var record = await RequireActiveAsync(id, ct).ConfigureAwait(false);
             record.Policy = policy;
             await _core.Registry.SaveAsync(record, ct).ConfigureAwait(false);
@@ -112,6 +114,7 @@ public sealed class AgentAdmin
                 throw AgentScopeException.InvalidInput("grace must not be negative");
             }
 
+            using var gate = await _core.Registry.LockAgentAsync(id, ct).ConfigureAwait(false);
             var record = await RequireActiveAsync(id, ct).ConfigureAwait(false);
             var now = _core.Now;
             var until = now + g;
@@ -134,6 +137,7 @@ public sealed class AgentAdmin
         AuditedAsync(AuditActions.AgentRevoke, id, async ct =>
         {
             Names.ValidateAgentId(id);
+            using var gate = await _core.Registry.LockAgentAsync(id, ct).ConfigureAwait(false);
             var record = await RequireAsync(id, ct).ConfigureAwait(false);
             if (record.Status == AgentStatus.Revoked)
             {
@@ -159,20 +163,24 @@ public sealed class AgentAdmin
     public Task<SweepReport> SweepAsync(bool dryRun = false, CancellationToken cancellationToken = default) =>
         AuditedAsync(AuditActions.Sweep, null, async ct =>
         {
+            // Entries first, owners second: an agent is saved before any of its entries, so every entry seen here has its
+            // owner's record in the snapshot below, even when the agent was created while this sweep was running.
+            var entries = new List<EntryKey>();
+            await foreach (var m in _core.Backend.ListAllAsync(ct).ConfigureAwait(false))
+            {
+                if (!m.Key.IsRegistry)
+                {
+                    entries.Add(m.Key);
+                }
+            }
+
             var records = new Dictionary<string, Agents.AgentRecord>(StringComparer.Ordinal);
             await foreach (var r in _core.Registry.ListRecordsAsync(ct).ConfigureAwait(false))
             {
                 records[r.Id] = r;
             }
 
-            var orphans = new List<EntryKey>();
-            await foreach (var m in _core.Backend.ListAllAsync(ct).ConfigureAwait(false))
-            {
-                if (!m.Key.IsRegistry && !(records.TryGetValue(m.Key.Namespace, out var owner) && owner.Status == AgentStatus.Active))
-                {
-                    orphans.Add(m.Key);
-                }
-            }
+            var orphans = entries.Where(k => !(records.TryGetValue(k.Namespace, out var owner) && owner.Status == AgentStatus.Active)).ToList();
 
             var interrupted = records.Values.Where(r => r.Status == AgentStatus.Revoking).Select(r => r.Id).ToList();
             if (dryRun)
@@ -183,7 +191,12 @@ public sealed class AgentAdmin
             var deleted = await DeleteAllAsync(orphans, ct).ConfigureAwait(false);
             foreach (var id in interrupted)
             {
-                deleted += await FinishRevokeAsync(records[id], ct).ConfigureAwait(false);
+                // Re-read under the lock: a revoke may have finished, and the id been created anew, since the snapshot.
+                using var gate = await _core.Registry.LockAgentAsync(id, ct).ConfigureAwait(false);
+                if (await _core.Registry.GetRecordAsync(id, ct).ConfigureAwait(false) is { Status: AgentStatus.Revoking } record)
+                {
+                    deleted += await FinishRevokeAsync(record, ct).ConfigureAwait(false);
+                }
             }
 
             return new SweepReport(interrupted, orphans.Count, deleted, DryRun: false);

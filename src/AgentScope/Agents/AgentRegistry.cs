@@ -20,6 +20,7 @@ internal sealed class AgentRegistry
     private readonly TimeProvider _time;
     private readonly TimeSpan _ttl;
     private readonly ConcurrentDictionary<string, AgentSession> _cache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
 
     public AgentRegistry(ISecretBackend backend, MasterKey masterKey, IOptions<AgentScopeOptions> options, TimeProvider time)
     {
@@ -95,6 +96,36 @@ internal sealed class AgentRegistry
         WriteAsync(AdminKeysRecord.RegistryLabel, record, RegistryJson.Default.AdminKeysRecord, ct);
 
     public void Invalidate(string agentId) => _cache.TryRemove(agentId, out _);
+
+    /// <summary>
+    /// Serialises read-modify-write of one agent's record in this process, so overlapping admin operations (a revoke and a
+    /// policy change or key rotation, two creates of one id) cannot write back a copy read before the other's write.
+    /// Other replicas are not covered: the backend contract has no compare-and-swap.
+    /// </summary>
+    public ValueTask<IDisposable> LockAgentAsync(string agentId, CancellationToken ct) => LockAsync(AgentRecord.RegistryLabel(agentId), ct);
+
+    /// <summary>Serialises read-modify-write of the admin keys record in this process.</summary>
+    public ValueTask<IDisposable> LockAdminKeysAsync(CancellationToken ct) => LockAsync(AdminKeysRecord.RegistryLabel, ct);
+
+    private async ValueTask<IDisposable> LockAsync(string label, CancellationToken ct)
+    {
+        var gate = _locks.GetOrAdd(label, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(ct).ConfigureAwait(false);
+        return new Releaser(gate);
+    }
+
+    private sealed class Releaser(SemaphoreSlim gate) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                gate.Release();
+            }
+        }
+    }
 
     private async ValueTask<T?> ReadAsync<T>(string label, JsonTypeInfo<T> type, CancellationToken ct) where T : class
     {

@@ -89,6 +89,7 @@ public sealed class AgentScopeAuthenticator
 
     internal static async Task<string> AddAdminKeyAsync(VaultCore core, CancellationToken ct)
     {
+        using var gate = await core.Registry.LockAdminKeysAsync(ct).ConfigureAwait(false);
         var admins = await core.Registry.GetAdminKeysAsync(ct).ConfigureAwait(false) ?? new AdminKeysRecord();
         var (token, record) = ApiKeys.NewAdminKey(core.Now);
         admins.Keys.Add(record);

@@ -1,9 +1,18 @@
 namespace AgentScope;
 
-/// <summary>The answer to "may this agent do this to that label now?", with what the allowing rules add.</summary>
-internal readonly record struct PolicyDecision(bool Allowed, string? Reason, bool RequireJustification, bool RevealSeed, bool Reveal, int? ReadsPerMinute, int RuleIndex)
+/// <summary>One rule's <c>readsPerMinute</c>: every read of a label the rule covers counts against it.</summary>
+internal readonly record struct ReadLimit(int RuleIndex, int PerMinute);
+
+/// <summary>
+/// The answer to "may this agent do this to that label now?", with what the allowing rules add. <c>ReadLimits</c> holds the
+/// limit of every matching allow rule that sets one: a read must fit within all of them.
+/// </summary>
+internal readonly record struct PolicyDecision(bool Allowed, string? Reason, bool RequireJustification, bool RevealSeed, bool Reveal, IReadOnlyList<ReadLimit>? ReadLimits)
 {
-    public static PolicyDecision Deny(string reason) => new(false, reason, false, false, false, null, -1);
+    public static PolicyDecision Deny(string reason) => new(false, reason, false, false, false, null);
+
+    /// <summary>The tightest of <see cref="ReadLimits"/>, if any.</summary>
+    public int? ReadsPerMinute => ReadLimits is { Count: > 0 } limits ? limits.Min(l => l.PerMinute) : null;
 }
 
 /// <summary>An <see cref="AgentPolicy"/> compiled once per identity load, so evaluation is a scan over flat arrays.</summary>
@@ -24,7 +33,7 @@ internal sealed class PolicyEvaluator
     {
         Rule? allow = null;
         bool requireJustification = false, revealSeed = false, reveal = false;
-        int? readsPerMinute = null;
+        List<ReadLimit>? readLimits = null;
         foreach (var rule in _rules)
         {
             if ((rule.Ops & op) == 0 || (rule.ExpiresAt is { } exp && exp <= now) || !Glob.IsMatch(rule.Glob, label))
@@ -41,15 +50,15 @@ internal sealed class PolicyEvaluator
             requireJustification |= rule.Source.RequireJustification;
             revealSeed |= rule.Source.RevealSeed;
             reveal |= rule.Source.Reveal;
-            if (rule.Source.ReadsPerMinute is { } rpm && (readsPerMinute is null || rpm < readsPerMinute))
+            if (rule.Source.ReadsPerMinute is { } rpm)
             {
-                readsPerMinute = rpm;
+                (readLimits ??= []).Add(new ReadLimit(rule.Index, rpm));
             }
         }
 
         return allow is null
             ? PolicyDecision.Deny($"no rule allows {VaultOperationNames.Name(op)} on '{label}'")
-            : new PolicyDecision(true, null, requireJustification, revealSeed, reveal, readsPerMinute, allow.Index);
+            : new PolicyDecision(true, null, requireJustification, revealSeed, reveal, readLimits);
     }
 
     /// <summary>True when some unexpired allow rule grants <paramref name="op"/> on some label.</summary>

@@ -145,7 +145,7 @@ public sealed class AgentVault
             var result = new List<SecretInfo>();
             await foreach (var m in _core.Backend.ListAsync(_agentId, ct).ConfigureAwait(false))
             {
-                if (m.Key.Namespace == _agentId && (_isAdmin || session.Policy.Evaluate(VaultOperations.List, m.Key.Label, now).Allowed))
+                if (m.Key.Namespace == _agentId && (_isAdmin || MayList(session, m.Key.Label, now)))
                 {
                     result.Add(new SecretInfo(m.Key.Label, m.Kind, m.Version, m.CreatedAt, m.UpdatedAt, m.ExpiresAt));
                 }
@@ -199,6 +199,14 @@ public sealed class AgentVault
         return _isAdmin || session.Policy.Evaluate(VaultOperations.Read, label, _core.Now).Reveal;
     }
 
+    // A label is listed when a rule allows listing it and, if that rule asks for a justification, the call carries one:
+    // otherwise requireJustification on list would be bypassed by the whole-vault listing, which has no label to check up front.
+    private bool MayList(AgentSession session, string label, DateTimeOffset now)
+    {
+        var decision = session.Policy.Evaluate(VaultOperations.List, label, now);
+        return decision.Allowed && (!decision.RequireJustification || !string.IsNullOrWhiteSpace(_context.Justification));
+    }
+
     private async Task<BackendEntry> ReadLiveAsync(string label, CancellationToken ct)
     {
         var entry = await _core.Backend.GetAsync(new EntryKey(_agentId, label), ct).ConfigureAwait(false);
@@ -250,14 +258,16 @@ public sealed class AgentVault
     {
         try
         {
-            if (label is not null)
+            // Only a whole-vault listing has no label; for every other operation a missing label is invalid input,
+            // not the empty label (which a '*' rule would allow and the backend would store).
+            if (label is not null || op != VaultOperations.List)
             {
                 Names.ValidateLabel(label);
             }
 
             var session = await SessionAsync(ct).ConfigureAwait(false);
             var decision = _isAdmin || label is null && op == VaultOperations.List
-                ? new PolicyDecision(true, null, false, false, true, null, -1)
+                ? new PolicyDecision(true, null, false, false, true, null)
                 : session.Policy.Evaluate(op, label ?? "", _core.Now);
             if (!_isAdmin && label is null && op == VaultOperations.List && !session.Policy.AllowsAny(VaultOperations.List, _core.Now))
             {
@@ -274,8 +284,8 @@ public sealed class AgentVault
                 throw AgentScopeException.Denied($"a justification is required for {VaultOperationNames.Name(op)} on '{label}'");
             }
 
-            if (decision.ReadsPerMinute is { } rpm && op is VaultOperations.Read or VaultOperations.Use or VaultOperations.Totp &&
-                _core.RateLimiter.TryAcquire(_agentId, decision.RuleIndex, rpm) is { } wait)
+            if (decision.ReadLimits is { Count: > 0 } limits && op is VaultOperations.Read or VaultOperations.Use or VaultOperations.Totp &&
+                _core.RateLimiter.TryAcquire(_agentId, limits) is var (wait, rpm))
             {
                 throw new AgentScopeException(ErrorKind.RateLimited, $"more than {rpm} reads per minute of '{label}'") { RetryAfter = wait };
             }
