@@ -27,7 +27,7 @@ public sealed class AgentAdmin
     /// <summary>Creates an agent with its own data key and one API key, returned once. A revoked id may be reused.</summary>
     public async Task<CreatedAgent> CreateAgentAsync(string id, string? name = null, AgentPolicy? policy = null, CancellationToken cancellationToken = default)
     {
-        return await AuditedAsync(AuditActions.AgentCreate, id, async ct =>
+        return await AuditedAsync(AuditActions.AgentCreate, id, async (commit, ct) =>
         {
             Names.ValidateAgentId(id);
             if (name is { Length: > 200 })
@@ -60,6 +60,7 @@ public sealed class AgentAdmin
                 WrappedDataKey = _core.Registry.MasterKey.Wrap(dataKey, id),
             };
             CryptographicOperations.ZeroMemory(dataKey);
+            await commit().ConfigureAwait(false);
             await _core.Registry.SaveAsync(record, ct).ConfigureAwait(false);
             return new CreatedAgent(ToInfo(record), token);
         }, cancellationToken).ConfigureAwait(false);
@@ -88,13 +89,14 @@ public sealed class AgentAdmin
     public Task<AgentInfo> SetPolicyAsync(string id, AgentPolicy policy, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(policy);
-        return AuditedAsync(AuditActions.AgentPolicy, id, async ct =>
+        return AuditedAsync(AuditActions.AgentPolicy, id, async (commit, ct) =>
         {
             Names.ValidateAgentId(id);
             policy.Validate();
             using var gate = await _core.Registry.LockAgentAsync(id, ct).ConfigureAwait(false);
             var record = await RequireActiveAsync(id, ct).ConfigureAwait(false);
             record.Policy = policy;
+            await commit().ConfigureAwait(false);
             await _core.Registry.SaveAsync(record, ct).ConfigureAwait(false);
             return ToInfo(record);
         }, cancellationToken);
@@ -105,7 +107,7 @@ public sealed class AgentAdmin
     /// (default <see cref="AgentScopeOptions.KeyRotationGrace"/>; zero ends them now).
     /// </summary>
     public Task<string> RotateKeyAsync(string id, TimeSpan? grace = null, CancellationToken cancellationToken = default) =>
-        AuditedAsync(AuditActions.AgentRotateKey, id, async ct =>
+        AuditedAsync(AuditActions.AgentRotateKey, id, async (commit, ct) =>
         {
             Names.ValidateAgentId(id);
             var g = grace ?? _core.Options.KeyRotationGrace;
@@ -124,6 +126,7 @@ public sealed class AgentAdmin
                 .ToList();
             var (token, key) = Agents.ApiKeys.NewAgentKey(id, now);
             record.Keys.Add(key);
+            await commit().ConfigureAwait(false);
             await _core.Registry.SaveAsync(record, ct).ConfigureAwait(false);
             return token;
         }, cancellationToken);
@@ -134,7 +137,7 @@ public sealed class AgentAdmin
     /// If the process dies midway, <see cref="SweepAsync"/> finishes. Returns how many entries were destroyed.
     /// </summary>
     public Task<int> RevokeAsync(string id, CancellationToken cancellationToken = default) =>
-        AuditedAsync(AuditActions.AgentRevoke, id, async ct =>
+        AuditedAsync(AuditActions.AgentRevoke, id, async (commit, ct) =>
         {
             Names.ValidateAgentId(id);
             using var gate = await _core.Registry.LockAgentAsync(id, ct).ConfigureAwait(false);
@@ -144,6 +147,7 @@ public sealed class AgentAdmin
                 throw new AgentScopeException(ErrorKind.Conflict, $"agent '{id}' is already revoked");
             }
 
+            await commit().ConfigureAwait(false);
             if (record.Status == AgentStatus.Active)
             {
                 record.Status = AgentStatus.Revoking;
@@ -161,7 +165,7 @@ public sealed class AgentAdmin
     /// With <paramref name="dryRun"/>, only reports.
     /// </summary>
     public Task<SweepReport> SweepAsync(bool dryRun = false, CancellationToken cancellationToken = default) =>
-        AuditedAsync(AuditActions.Sweep, null, async ct =>
+        AuditedAsync(AuditActions.Sweep, null, async (commit, ct) =>
         {
             // Entries first, owners second: an agent is saved before any of its entries, so every entry seen here has its
             // owner's record in the snapshot below, even when the agent was created while this sweep was running.
@@ -188,6 +192,7 @@ public sealed class AgentAdmin
                 return new SweepReport(interrupted, orphans.Count, 0, DryRun: true);
             }
 
+            await commit().ConfigureAwait(false);
             var deleted = await DeleteAllAsync(orphans, ct).ConfigureAwait(false);
             foreach (var id in interrupted)
             {
@@ -217,7 +222,11 @@ public sealed class AgentAdmin
 
     /// <summary>Issues another admin key (returned once).</summary>
     public Task<string> CreateAdminKeyAsync(CancellationToken cancellationToken = default) =>
-        AuditedAsync(AuditActions.Init, null, ct => AgentScopeAuthenticator.AddAdminKeyAsync(_core, ct), cancellationToken);
+        AuditedAsync(AuditActions.Init, null, async (commit, ct) =>
+        {
+            await commit().ConfigureAwait(false);
+            return await AgentScopeAuthenticator.AddAdminKeyAsync(_core, ct).ConfigureAwait(false);
+        }, cancellationToken);
 
     private async Task<int> FinishRevokeAsync(Agents.AgentRecord record, CancellationToken ct)
     {
@@ -266,22 +275,39 @@ public sealed class AgentAdmin
         return record.Status == AgentStatus.Active ? record : throw new AgentScopeException(ErrorKind.AgentRevoked, $"agent '{id}' is revoked");
     }
 
-    private async Task<T> AuditedAsync<T>(string action, string? agentId, Func<CancellationToken, Task<T>> body, CancellationToken ct, Func<T, string>? detailOf = null)
+    /// <summary>
+    /// Runs an admin operation with its audit records. The body calls <c>commit</c> right before its first change: the record is
+    /// written then, so a failing sink refuses the change (fail-closed). A failure after that adds an error record.
+    /// </summary>
+    private async Task<T> AuditedAsync<T>(string action, string? agentId, Func<Func<ValueTask>, CancellationToken, Task<T>> body, CancellationToken ct,
+        Func<T, string>? detailOf = null)
     {
+        var context = _context.RequestId is null ? _context with { RequestId = "op-" + Guid.NewGuid().ToString("N")[..16] } : _context;
+        var committed = false;
+        ValueTask Commit()
+        {
+            committed = true;
+            return _core.Audit.WriteAsync(_actor, action, agentId, null, AuditOutcomes.Ok, context, ct: ct);
+        }
+
         T result;
         try
         {
-            result = await body(ct).ConfigureAwait(false);
+            result = await body(Commit, ct).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (e is not OperationCanceledException && !Audit.AuditLog.IsAuditFailure(e))
         {
             var outcome = e is AgentScopeException { Kind: ErrorKind.NotFound } ? AuditOutcomes.NotFound : AuditOutcomes.Error;
-            await _core.AuditBestEffortAsync(_actor, action, Names.IsValidAgentId(agentId) ? agentId : null, null, outcome, _context,
+            await _core.AuditBestEffortAsync(_actor, action, Names.IsValidAgentId(agentId) ? agentId : null, null, outcome, context,
                 e is AgentScopeException a ? a.Message : "unexpected error").ConfigureAwait(false);
             throw;
         }
 
-        await _core.Audit.WriteAsync(_actor, action, agentId, null, AuditOutcomes.Ok, _context, detail: detailOf?.Invoke(result), ct: CancellationToken.None).ConfigureAwait(false);
+        if (!committed || detailOf is not null)
+        {
+            await _core.Audit.WriteAsync(_actor, action, agentId, null, AuditOutcomes.Ok, context, detail: detailOf?.Invoke(result), ct: CancellationToken.None).ConfigureAwait(false);
+        }
+
         return result;
     }
 

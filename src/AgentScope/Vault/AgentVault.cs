@@ -33,11 +33,18 @@ public sealed class AgentVault
     /// <summary>The agent this vault belongs to.</summary>
     public string AgentId => _agentId;
 
+    // A mutation is recorded before it is applied (fail-closed); if applying then fails, an error record with the same
+    // request id follows. Calls without a request id get one, so the two records can be paired.
+    private AgentVault Correlated() => _context.RequestId is null ? WithContext(_context with { RequestId = "op-" + Guid.NewGuid().ToString("N")[..16] }) : this;
+
     /// <summary>The same vault, with another call context (justification, request id).</summary>
     public AgentVault WithContext(AccessContext context) => new(_core, _agentId, _keyId, _actor, _isAdmin, context ?? AccessContext.None);
 
     /// <summary>Creates or overwrites a label. Overwriting is rotation: the version grows by one.</summary>
-    public async Task<StoreResult> StoreAsync(string label, SecretValue value, StoreOptions? options = null, CancellationToken cancellationToken = default)
+    public Task<StoreResult> StoreAsync(string label, SecretValue value, StoreOptions? options = null, CancellationToken cancellationToken = default) =>
+        Correlated().StoreCoreAsync(label, value, options, cancellationToken);
+
+    private async Task<StoreResult> StoreCoreAsync(string label, SecretValue value, StoreOptions? options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(value);
         options ??= new StoreOptions();
@@ -123,6 +130,9 @@ public sealed class AgentVault
 
     /// <summary>Deletes a label and every version of it.</summary>
     public Task DeleteAsync(string label, CancellationToken cancellationToken = default) =>
+        Correlated().DeleteCoreAsync(label, cancellationToken);
+
+    private Task<bool> DeleteCoreAsync(string label, CancellationToken cancellationToken) =>
         RunAsync(AuditActions.Delete, VaultOperations.Delete, label, async (session, decision, ct) =>
         {
             var key = new EntryKey(_agentId, label);
@@ -145,7 +155,7 @@ public sealed class AgentVault
             var result = new List<SecretInfo>();
             await foreach (var m in _core.Backend.ListAsync(_agentId, ct).ConfigureAwait(false))
             {
-                if (m.Key.Namespace == _agentId && (_isAdmin || MayList(session, m.Key.Label, now)))
+                if (m.Key.Namespace == _agentId && !(m.ExpiresAt is { } exp && exp <= now) && (_isAdmin || MayList(session, m.Key.Label, now)))
                 {
                     result.Add(new SecretInfo(m.Key.Label, m.Kind, m.Version, m.CreatedAt, m.UpdatedAt, m.ExpiresAt));
                 }
