@@ -41,7 +41,8 @@ public static class HashiCorpVaultServiceCollectionExtensions
     private static IServiceCollection AddBackend(IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<HashiCorpVaultOptions>>().Value.Resolve(Environment.GetEnvironmentVariable));
+        services.TryAddSingleton(VaultEnvironment.Process);
+        services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<HashiCorpVaultOptions>>().Value.Resolve(sp.GetRequiredService<VaultEnvironment>().Get));
         services.AddHttpClient(VaultTransport.HttpClientName)
             .ConfigureHttpClient((sp, client) => client.Timeout = sp.GetRequiredService<VaultSettings>().Timeout)
             .ConfigurePrimaryHttpMessageHandler(sp => CreateHandler(sp.GetRequiredService<VaultSettings>()))

@@ -27,3 +27,11 @@ internal sealed class VaultSettings
 
     public override string ToString() => $"Vault {BaseAddress} mount={Mount} root={RootPath} auth={Method}";
 }
+
+/// <summary>Where the <c>VAULT_*</c> fallbacks come from: the process environment, or a fixed map in tests.</summary>
+internal sealed class VaultEnvironment(Func<string, string?> lookup)
+{
+    public static VaultEnvironment Process { get; } = new(Environment.GetEnvironmentVariable);
+
+    public string? Get(string name) => lookup(name);
+}
