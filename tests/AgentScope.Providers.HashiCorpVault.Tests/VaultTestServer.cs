@@ -4,8 +4,9 @@
 //
 // - api-docs index: every route under /v1/; X-Vault-Token (or "Authorization: Bearer"); X-Vault-Namespace scopes the
 //   request to a namespace (here: data, tokens and auth methods are separate per namespace, and a token works only in the
-//   namespace that issued it); LIST verb or GET ?list=true; an empty LIST is 404 {"errors":[]}; every status >= 400
-//   carries {"errors":[...]}; 503 while sealed; Retry-After on 429.
+//   namespace that issued it and its children; a parent's policies are not modelled); LIST verb or GET ?list=true;
+//   an empty LIST is 404 {"errors":[]}; every status >= 400 carries {"errors":[...]}; 503 while sealed; Retry-After
+//   on 429.
 // - secret/kv/kv-v2: GET data/:path -> {"data":{"data":{...},"metadata":{created_time, custom_metadata, deletion_time,
 //   destroyed, version}}}, ?version=n; 404 {"errors":[]} when the key, or its version, does not exist (a metadata-only key
 //   has no version; a soft-deleted or destroyed version answers 404 with its metadata). POST data/:path {"data":{...},
@@ -370,11 +371,12 @@ public sealed class VaultTestServer : IAsyncDisposable
             }
         }
 
-        var (status, response) = Handle(method, path, ns, token, body);
+        long? version = long.TryParse(ctx.Request.Query["version"], CultureInfo.InvariantCulture, out var v) && v > 0 ? v : null;
+        var (status, response) = Handle(method, path, ns, token, body, version);
         await Reply(ctx, status, response);
     }
 
-    private (int Status, JsonObject? Body) Handle(string method, string path, string ns, string? token, JsonObject? body)
+    private (int Status, JsonObject? Body) Handle(string method, string path, string ns, string? token, JsonObject? body, long? version)
     {
         lock (_lock)
         {
@@ -390,7 +392,8 @@ public sealed class VaultTestServer : IAsyncDisposable
                 return (403, LegacyPermissionErrors ? Errors("permission denied") : Errors("2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n"));
             }
 
-            if (entry.Namespace != ns)
+            // A token works in the namespace that issued it and in that namespace's children.
+            if (entry.Namespace.Length > 0 && ns != entry.Namespace && !ns.StartsWith(entry.Namespace + "/", StringComparison.Ordinal))
             {
                 return (403, Errors("permission denied"));
             }
@@ -429,7 +432,7 @@ public sealed class VaultTestServer : IAsyncDisposable
 
             return (kind, method) switch
             {
-                ("data", "GET") => ReadData(store, key, null),
+                ("data", "GET") => ReadData(store, key, version),
                 ("data", "POST" or "PUT") => WriteData(store, key, body, now),
                 ("data", "DELETE") => SoftDelete(store, key, now),
                 ("metadata", "GET") => ReadMetadata(store, key),
