@@ -20,10 +20,8 @@ internal sealed class VaultTokenSource : IDisposable
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _gate = new(1, 1);
 
-    private string? _token;
-    private DateTimeOffset? _renewAt;
-    private DateTimeOffset? _expiresAt;
-    private bool _renewable;
+    // Replaced whole (never mutated) so that the lock-free fast path in GetAsync cannot see a torn DateTimeOffset?.
+    private volatile TokenState? _state;
     private TimeSpan _loginLease;
 
     public VaultTokenSource(VaultTransport transport, TimeProvider time, ILogger logger)
@@ -46,24 +44,24 @@ internal sealed class VaultTokenSource : IDisposable
     /// <summary>A token that is valid as far as this process knows, after any login or renewal that was due.</summary>
     public async ValueTask<string> GetAsync(CancellationToken cancellationToken)
     {
-        if (_token is { } current && !Due())
+        if (_state is { } current && !Due(current))
         {
-            return current;
+            return current.Token;
         }
 
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_token is null)
+            if (_state is not { } state)
             {
                 await AcquireAsync(cancellationToken).ConfigureAwait(false);
             }
-            else if (Due())
+            else if (Due(state))
             {
-                await RefreshAsync(cancellationToken).ConfigureAwait(false);
+                await RefreshAsync(state, cancellationToken).ConfigureAwait(false);
             }
 
-            return _token!;
+            return _state!.Token;
         }
         finally
         {
@@ -85,7 +83,7 @@ internal sealed class VaultTokenSource : IDisposable
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_token == refused)
+            if (_state?.Token == refused)
             {
                 _logger.LogInformation("Vault refused AgentScope's token as invalid or expired; logging in again");
                 await LoginAsync(cancellationToken).ConfigureAwait(false);
@@ -117,7 +115,7 @@ internal sealed class VaultTokenSource : IDisposable
 
     public void Dispose() => _gate.Dispose();
 
-    private bool Due() => _renewAt is { } at && _time.GetUtcNow() >= at;
+    private bool Due(TokenState state) => state.RenewAt is { } at && _time.GetUtcNow() >= at;
 
     private async Task AcquireAsync(CancellationToken cancellationToken)
     {
@@ -142,8 +140,7 @@ internal sealed class VaultTokenSource : IDisposable
         }
 
         var data = reply.Read(VaultJsonContext.Default.TokenLookupResponse, call).Data;
-        _token = _settings.Token;
-        Schedule(TimeSpan.FromSeconds(data?.Ttl ?? 0), data?.Renewable ?? false);
+        Schedule(_settings.Token!, TimeSpan.FromSeconds(data?.Ttl ?? 0), data?.Renewable ?? false);
     }
 
     private async Task LoginAsync(CancellationToken cancellationToken)
@@ -184,25 +181,24 @@ internal sealed class VaultTokenSource : IDisposable
             throw AgentScopeException.Unavailable($"Vault's answer to the {method} login at {path} holds no auth.client_token");
         }
 
-        _token = auth.ClientToken;
         _loginLease = TimeSpan.FromSeconds(auth.LeaseDuration);
         Logins++;
-        Schedule(_loginLease, auth.Renewable);
+        Schedule(auth.ClientToken, _loginLease, auth.Renewable);
         _logger.LogInformation("Logged in to Vault with {Method} at {Path}; lease {Lease} s, renewable {Renewable}", method, path, auth.LeaseDuration, auth.Renewable);
     }
 
-    private async Task RefreshAsync(CancellationToken cancellationToken)
+    private async Task RefreshAsync(TokenState state, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
-        if (CanLogin && (!_renewable || _expiresAt is { } exp && now >= exp))
+        if (CanLogin && (!state.Renewable || state.ExpiresAt is { } exp && now >= exp))
         {
             await LoginAsync(cancellationToken).ConfigureAwait(false);
             return;
         }
 
-        if (!_renewable)
+        if (!state.Renewable)
         {
-            _renewAt = null;
+            _state = state with { RenewAt = null };
             return;
         }
 
@@ -210,12 +206,12 @@ internal sealed class VaultTokenSource : IDisposable
         VaultReply reply;
         try
         {
-            reply = await _transport.SendAsync(call, _token, cancellationToken).ConfigureAwait(false);
+            reply = await _transport.SendAsync(call, state.Token, cancellationToken).ConfigureAwait(false);
         }
-        catch (AgentScopeException e) when (e.Kind == ErrorKind.BackendUnavailable && _expiresAt is { } stillValid && _time.GetUtcNow() < stillValid)
+        catch (AgentScopeException e) when (e.Kind == ErrorKind.BackendUnavailable && state.ExpiresAt is { } stillValid && _time.GetUtcNow() < stillValid)
         {
             _logger.LogWarning("Renewing the Vault token failed ({Message}); the token stays valid until {Expiry}, retrying later", e.Message, stillValid);
-            _renewAt = _time.GetUtcNow() + RenewalRetry;
+            _state = state with { RenewAt = _time.GetUtcNow() + RenewalRetry };
             return;
         }
 
@@ -230,7 +226,7 @@ internal sealed class VaultTokenSource : IDisposable
                 return;
             }
 
-            Schedule(lease, auth.Renewable);
+            Schedule(state.Token, lease, auth.Renewable);
             _logger.LogDebug("Renewed the Vault token; lease {Lease} s", auth.LeaseDuration);
             return;
         }
@@ -243,22 +239,21 @@ internal sealed class VaultTokenSource : IDisposable
 
         // A given token that cannot be renewed: keep using it until Vault refuses it, then report that clearly.
         _logger.LogWarning("Vault did not renew AgentScope's token ({Status}: {Errors})", reply.Status, reply.ErrorText());
-        _renewAt = null;
+        _state = state with { RenewAt = null };
     }
 
-    private void Schedule(TimeSpan lease, bool renewable)
+    private void Schedule(string token, TimeSpan lease, bool renewable)
     {
-        _renewable = renewable;
-        if (lease <= TimeSpan.Zero)
-        {
-            _renewAt = null;
-            _expiresAt = null;
-            return;
-        }
-
         var now = _time.GetUtcNow();
-        _expiresAt = now + lease;
-        _renewAt = now + lease * 2 / 3;
+        _state = lease <= TimeSpan.Zero
+            ? new TokenState(token, null, null, renewable)
+            : new TokenState(token, now + lease * 2 / 3, now + lease, renewable);
+    }
+
+    /// <summary>The current token and when to renew it; ToString leaves the token out.</summary>
+    private sealed record TokenState(string Token, DateTimeOffset? RenewAt, DateTimeOffset? ExpiresAt, bool Renewable)
+    {
+        public override string ToString() => $"token renew at {RenewAt}, expires {ExpiresAt}";
     }
 
     private static string ReadCredentialFile(string path, string what)
