@@ -21,10 +21,16 @@ public sealed class AuthTests : IAsyncLifetime
 
     private int Count(string method, string path) => _server.Requests.Count(r => r.Method == method && r.Path == path);
 
-    private VaultHarness AppRole(string secretId = "secret-1", string mount = "approle") => VaultHarness.Create(_server, o =>
+    // Polly's backoff runs on the injected clock too, which only moves when a test advances it: no retries here, so a
+    // transient failure fails the test at once instead of waiting for a clock that never moves.
+    private VaultHarness Harness(Action<HashiCorpVaultOptions> configure) => VaultHarness.Create(_server, o =>
     {
-        o.Auth = new HashiCorpVaultAuthOptions { Method = HashiCorpVaultAuthMethod.AppRole, RoleId = "role-1", SecretId = secretId, MountPath = mount == "approle" ? null : mount };
+        o.MaxRetries = 0;
+        configure(o);
     }, _clock);
+
+    private VaultHarness AppRole(string secretId = "secret-1", string mount = "approle") => Harness(o =>
+        o.Auth = new HashiCorpVaultAuthOptions { Method = HashiCorpVaultAuthMethod.AppRole, RoleId = "role-1", SecretId = secretId, MountPath = mount == "approle" ? null : mount });
 
     [Fact]
     public async Task AppRole_logs_in_without_a_token_and_uses_the_token_it_was_given()
@@ -50,10 +56,10 @@ public sealed class AuthTests : IAsyncLifetime
         _server.AddAppRole("role-1", "secret-from-file", TimeSpan.FromHours(1), mount: "approle-agents");
         var file = Path.Combine(_dir, "secret-id");
         await File.WriteAllTextAsync(file, "secret-from-file\n");
-        await using var h = VaultHarness.Create(_server, o => o.Auth = new HashiCorpVaultAuthOptions
+        await using var h = Harness(o => o.Auth = new HashiCorpVaultAuthOptions
         {
             Method = HashiCorpVaultAuthMethod.AppRole, RoleId = "role-1", SecretIdFile = file, MountPath = "approle-agents",
-        }, _clock);
+        });
         await h.Backend.PutAsync(Entry("alpha", "db", "v1"));
         Assert.Equal(1, Count("POST", "auth/approle-agents/login"));
     }
@@ -77,10 +83,10 @@ public sealed class AuthTests : IAsyncLifetime
         _server.AddKubernetesRole("agentscope", jwt, TimeSpan.FromHours(1), mount: "k8s-east");
         var file = Path.Combine(_dir, "token");
         await File.WriteAllTextAsync(file, jwt);
-        await using var h = VaultHarness.Create(_server, o => o.Auth = new HashiCorpVaultAuthOptions
+        await using var h = Harness(o => o.Auth = new HashiCorpVaultAuthOptions
         {
             Method = HashiCorpVaultAuthMethod.Kubernetes, Role = "agentscope", JwtPath = file, MountPath = "k8s-east",
-        }, _clock);
+        });
         await h.Backend.PutAsync(Entry("alpha", "db", "v1"));
         Assert.Equal("v1", Text(await h.Backend.GetAsync(Db)));
         Assert.Equal(1, Count("POST", "auth/k8s-east/login"));
@@ -93,10 +99,10 @@ public sealed class AuthTests : IAsyncLifetime
         _server.AddKubernetesRole("agentscope", "the-right-jwt", TimeSpan.FromHours(1));
         var file = Path.Combine(_dir, "token");
         await File.WriteAllTextAsync(file, "a-stale-jwt-from-another-cluster");
-        await using var h = VaultHarness.Create(_server, o => o.Auth = new HashiCorpVaultAuthOptions
+        await using var h = Harness(o => o.Auth = new HashiCorpVaultAuthOptions
         {
             Method = HashiCorpVaultAuthMethod.Kubernetes, Role = "agentscope", JwtPath = file,
-        }, _clock);
+        });
         var ex = await Assert.ThrowsAsync<AgentScopeException>(() => h.Backend.GetAsync(Db).AsTask());
         Assert.Equal(ErrorKind.BackendPermission, ex.Kind);
         Assert.Contains("auth/kubernetes/login", ex.Message, StringComparison.Ordinal);
@@ -108,10 +114,10 @@ public sealed class AuthTests : IAsyncLifetime
     {
         _server.AddKubernetesRole("agentscope", "jwt", TimeSpan.FromHours(1));
         var missing = Path.Combine(_dir, "no-such-token");
-        await using var h = VaultHarness.Create(_server, o => o.Auth = new HashiCorpVaultAuthOptions
+        await using var h = Harness(o => o.Auth = new HashiCorpVaultAuthOptions
         {
             Method = HashiCorpVaultAuthMethod.Kubernetes, Role = "agentscope", JwtPath = missing,
-        }, _clock);
+        });
         var ex = await Assert.ThrowsAsync<AgentScopeException>(() => h.Backend.GetAsync(Db).AsTask());
         Assert.Equal(ErrorKind.BackendPermission, ex.Kind);
         Assert.Contains(missing, ex.Message, StringComparison.Ordinal);
@@ -143,10 +149,27 @@ public sealed class AuthTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_renewal_that_fails_transiently_does_not_fail_the_call_and_is_tried_again_later()
+    {
+        _server.AddAppRole("role-1", "secret-1", TimeSpan.FromSeconds(60));
+        await using var h = AppRole();
+        await h.Backend.PutAsync(Entry("alpha", "db", "v1"));
+        _clock.Advance(TimeSpan.FromSeconds(45));
+        _server.InjectFaults(503, 1, pathPrefix: "auth/token/renew-self");
+        Assert.Equal("v1", Text(await h.Backend.GetAsync(Db)));
+        Assert.Equal(0, h.Backend.Tokens.Renewals);
+
+        _clock.Advance(TimeSpan.FromSeconds(11));
+        Assert.Equal("v1", Text(await h.Backend.GetAsync(Db)));
+        Assert.Equal(1, h.Backend.Tokens.Renewals);
+        Assert.Equal(1, h.Backend.Tokens.Logins);
+    }
+
+    [Fact]
     public async Task A_renewable_static_token_is_looked_up_once_and_renewed_before_it_expires()
     {
         var token = _server.CreateToken(ttl: TimeSpan.FromMinutes(30));
-        await using var h = VaultHarness.Create(_server, o => o.Auth.Token = token, _clock);
+        await using var h = Harness(o => o.Auth.Token = token);
         await h.Backend.PutAsync(Entry("alpha", "db", "v1"));
         Assert.Equal(1, Count("GET", "auth/token/lookup-self"));
 
@@ -208,7 +231,7 @@ public sealed class AuthTests : IAsyncLifetime
     public async Task A_refused_static_token_is_a_backend_permission_error_without_the_token()
     {
         var token = _server.CreateToken();
-        await using var h = VaultHarness.Create(_server, o => o.Auth.Token = token, _clock);
+        await using var h = Harness(o => o.Auth.Token = token);
         await h.Backend.PutAsync(Entry("alpha", "db", "v1"));
         _server.ExpireToken(token);
         var ex = await Assert.ThrowsAsync<AgentScopeException>(() => h.Backend.GetAsync(Db).AsTask());
@@ -222,7 +245,7 @@ public sealed class AuthTests : IAsyncLifetime
     {
         var token = _server.CreateToken(ttl: TimeSpan.FromMinutes(1));
         _server.ExpireToken(token);
-        await using var h = VaultHarness.Create(_server, o => o.Auth.Token = token, _clock);
+        await using var h = Harness(o => o.Auth.Token = token);
         var ex = await Assert.ThrowsAsync<AgentScopeException>(() => h.Backend.CheckHealthAsync().AsTask());
         Assert.Equal(ErrorKind.BackendPermission, ex.Kind);
         Assert.DoesNotContain(token, ex.ToString(), StringComparison.Ordinal);
@@ -233,11 +256,11 @@ public sealed class AuthTests : IAsyncLifetime
     {
         _server.AddMount("secret", ns: "team-a/agents");
         _server.AddAppRole("role-1", "secret-1", TimeSpan.FromHours(1), ns: "team-a/agents");
-        await using var h = VaultHarness.Create(_server, o =>
+        await using var h = Harness(o =>
         {
             o.Namespace = "team-a/agents/";
             o.Auth = new HashiCorpVaultAuthOptions { Method = HashiCorpVaultAuthMethod.AppRole, RoleId = "role-1", SecretId = "secret-1" };
-        }, _clock);
+        });
         await h.Backend.PutAsync(Entry("alpha", "db", "v1"));
         Assert.Equal("v1", Text(await h.Backend.GetAsync(Db)));
 
@@ -252,11 +275,11 @@ public sealed class AuthTests : IAsyncLifetime
         _server.AddMount("secret", ns: "team-b");
         _server.AddMount("secret", ns: "team-c");
         var teamB = _server.CreateToken(ns: "team-b");
-        await using var h = VaultHarness.Create(_server, o =>
+        await using var h = Harness(o =>
         {
             o.Namespace = "team-c";
             o.Auth.Token = teamB;
-        }, _clock);
+        });
         var ex = await Assert.ThrowsAsync<AgentScopeException>(() => h.Backend.PutAsync(Entry("alpha", "db", "v1")).AsTask());
         Assert.Equal(ErrorKind.BackendPermission, ex.Kind);
         Assert.Empty(_server.Keys(ns: "team-c"));
