@@ -1,0 +1,212 @@
+using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Retry;
+
+namespace AgentScope.Providers.HashiCorpVault.Internal;
+
+/// <summary>One request to Vault's HTTP API, relative to <c>/v1/</c>.</summary>
+internal readonly record struct VaultCall(HttpMethod Method, string Path, byte[]? Body = null, string? Query = null)
+{
+    public static readonly HttpMethod List = new("LIST");
+
+    public override string ToString() => $"{Method} {Path}";
+}
+
+/// <summary>Vault's answer: status, body and any Retry-After. The body may hold a value or a token: never put it in a message.</summary>
+internal sealed class VaultReply(int status, byte[] body, TimeSpan? retryAfter)
+{
+    public int Status { get; } = status;
+
+    public byte[] Body { get; } = body;
+
+    public TimeSpan? RetryAfter { get; } = retryAfter;
+
+    public bool IsSuccess => Status is >= 200 and < 300;
+
+    public T Read<T>(JsonTypeInfo<T> type, VaultCall call) where T : class
+    {
+        try
+        {
+            return (Body.Length == 0 ? null : JsonSerializer.Deserialize(Body, type))
+                ?? throw AgentScopeException.Unavailable($"Vault answered {call} with an empty body");
+        }
+        catch (JsonException e)
+        {
+            // The exception's message may quote the body; keep only that it was unreadable.
+            throw AgentScopeException.Unavailable($"Vault answered {call} with a body that is not the documented JSON (status {Status}, {e.GetType().Name})");
+        }
+    }
+
+    /// <summary>The error strings of Vault's <c>{"errors": [...]}</c> body, cut short; empty when there are none.</summary>
+    public IReadOnlyList<string> Errors()
+    {
+        if (IsSuccess || Body.Length == 0)
+        {
+            return [];
+        }
+
+        try
+        {
+            var errors = JsonSerializer.Deserialize(Body, VaultJsonContext.Default.VaultErrorBody)?.Errors ?? [];
+            return errors.Select(e => e.Length > 300 ? e[..300] + "..." : e).ToList();
+        }
+        catch (JsonException)
+        {
+            return [];
+        }
+    }
+
+    /// <summary>Vault's errors as one line (multierror's "1 error occurred:\n\t* x" becomes "x").</summary>
+    public string ErrorText()
+    {
+        var flat = Errors()
+            .SelectMany(e => e.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            .Where(l => !l.EndsWith("occurred:", StringComparison.Ordinal))
+            .Select(l => l.TrimStart('*', ' ', '\t'));
+        var text = string.Join("; ", flat);
+        return text.Length == 0 ? "no error text" : text;
+    }
+}
+
+/// <summary>
+/// Sends requests with the Vault headers and retries transient failures with Polly: 412 (eventual consistency), 429
+/// (rate-limit quotas, standby), 500, 502, 503 (sealed, maintenance), 504, timeouts and refused or dropped connections,
+/// with jittered exponential backoff that honours Retry-After. When the retries are spent, the failure is a typed
+/// "backend unavailable" error. Nothing here puts a token or a body in a message or a log.
+/// </summary>
+internal sealed class VaultTransport
+{
+    public const string HttpClientName = "AgentScope.HashiCorpVault";
+
+    private static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(30);
+    private static readonly MediaTypeHeaderValue Json = new("application/json");
+
+    private readonly IHttpClientFactory _factory;
+    private readonly VaultSettings _settings;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ResiliencePipeline<VaultReply> _pipeline;
+
+    public VaultTransport(IHttpClientFactory factory, VaultSettings settings, TimeProvider time, ILogger logger)
+    {
+        _factory = factory;
+        _settings = settings;
+        _time = time;
+        _logger = logger;
+        var builder = new ResiliencePipelineBuilder<VaultReply> { TimeProvider = time };
+        if (settings.MaxRetries > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions<VaultReply>
+            {
+                MaxRetryAttempts = settings.MaxRetries,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = settings.RetryBaseDelay,
+                MaxDelay = MaxDelay,
+                ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome, args.Context.CancellationToken)),
+                DelayGenerator = args => ValueTask.FromResult(args.Outcome.Result?.RetryAfter is { } after
+                    ? (TimeSpan?)(after < MaxDelay ? after : MaxDelay)
+                    : null),
+                OnRetry = args =>
+                {
+                    _logger.LogWarning("Vault call failed transiently ({Reason}); retry {Attempt} of {Max} in {Delay} ms",
+                        Describe(args.Outcome), args.AttemptNumber + 1, settings.MaxRetries, (int)args.RetryDelay.TotalMilliseconds);
+                    return default;
+                },
+            });
+        }
+
+        _pipeline = builder.Build();
+    }
+
+    public VaultSettings Settings => _settings;
+
+    /// <summary>Sends one call (retrying transient failures) and returns whatever Vault finally answered.</summary>
+    public async Task<VaultReply> SendAsync(VaultCall call, string? token, CancellationToken cancellationToken, bool retry = true)
+    {
+        var attempts = new StrongBox<int>();
+        try
+        {
+            var reply = retry
+                ? await _pipeline.ExecuteAsync(static (s, ct) => s.Self.SendOnceAsync(s.Call, s.Token, s.Attempts, ct),
+                    (Self: this, Call: call, Token: token, Attempts: attempts), cancellationToken).ConfigureAwait(false)
+                : await SendOnceAsync(call, token, attempts, cancellationToken).ConfigureAwait(false);
+            if (IsTransientStatus(reply.Status))
+            {
+                var what = reply.Status == 503 ? "503 (sealed or down for maintenance)" : reply.Status == 429 ? "429 (rate limited or standby)" : reply.Status.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                throw AgentScopeException.Unavailable($"Vault answered {what} to {call} ({reply.ErrorText()}) after {Attempts(attempts)}",
+                    retryAfter: reply.RetryAfter);
+            }
+
+            return reply;
+        }
+        catch (HttpRequestException e)
+        {
+            var reason = e.HttpRequestError == HttpRequestError.SecureConnectionError
+                ? "the TLS handshake failed: set CaCertificateFile to the CA that signs Vault's certificate"
+                : $"{e.HttpRequestError}";
+            throw AgentScopeException.Unavailable($"Vault at {_settings.BaseAddress.GetLeftPart(UriPartial.Authority)} is unreachable for {call}: {reason} (after {Attempts(attempts)})", e);
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw AgentScopeException.Unavailable($"Vault did not answer {call} within {_settings.Timeout.TotalSeconds:0.#} s (after {Attempts(attempts)})", e);
+        }
+    }
+
+    private static string Attempts(StrongBox<int> attempts) => attempts.Value == 1 ? "1 attempt" : $"{attempts.Value} attempts";
+
+    private async ValueTask<VaultReply> SendOnceAsync(VaultCall call, string? token, StrongBox<int> attempts, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref attempts.Value);
+        var client = _factory.CreateClient(HttpClientName);
+        using var request = new HttpRequestMessage(call.Method, new Uri(_settings.BaseAddress, call.Path + call.Query));
+        request.Headers.TryAddWithoutValidation("X-Vault-Request", "true");
+        if (token is not null)
+        {
+            request.Headers.TryAddWithoutValidation("X-Vault-Token", token);
+        }
+
+        if (_settings.Namespace is { } ns)
+        {
+            request.Headers.TryAddWithoutValidation("X-Vault-Namespace", ns);
+        }
+
+        if (call.Body is { } body)
+        {
+            request.Content = new ByteArrayContent(body);
+            request.Content.Headers.ContentType = Json;
+        }
+
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+        var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        TimeSpan? retryAfter = response.Headers.RetryAfter switch
+        {
+            { Delta: { } delta } => delta,
+            { Date: { } date } => date - _time.GetUtcNow() is var d && d > TimeSpan.Zero ? d : TimeSpan.Zero,
+            _ => null,
+        };
+        return new VaultReply((int)response.StatusCode, bytes, retryAfter);
+    }
+
+    private static bool IsTransientStatus(int status) => status is 412 or 429 or 500 or 502 or 503 or 504;
+
+    private static bool IsTransient(Outcome<VaultReply> outcome, CancellationToken cancellationToken) => outcome switch
+    {
+        { Exception: HttpRequestException e } => e.HttpRequestError != HttpRequestError.SecureConnectionError,
+        { Exception: OperationCanceledException } => !cancellationToken.IsCancellationRequested,
+        { Result: { } reply } => IsTransientStatus(reply.Status),
+        _ => false,
+    };
+
+    private static string Describe(Outcome<VaultReply> outcome) => outcome switch
+    {
+        { Exception: HttpRequestException e } => e.HttpRequestError.ToString(),
+        { Exception: OperationCanceledException } => "timeout",
+        { Result: { } reply } => "status " + reply.Status,
+        _ => "unknown",
+    };
+}
