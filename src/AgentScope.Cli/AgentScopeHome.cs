@@ -2,6 +2,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentScope.Audit;
 using AgentScope.Crypto;
+using AgentScope.Providers.AwsSecretsManager;
+using AgentScope.Providers.HashiCorpVault;
 using AgentScope.Providers.Local;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -39,7 +41,13 @@ internal sealed class AgentScopeHome
     }
 
     /// <summary>Writes the settings of a new home on the Local store, with a fresh master key. Refuses an existing home.</summary>
-    public void CreateLocal()
+    public void CreateLocal() => Create(new JsonObject { ["Kind"] = "Local", ["Path"] = "store.db" }, clientSideEncryption: false);
+
+    /// <summary>
+    /// Writes the settings of a new home with the given backend section and a fresh master key. Refuses an existing home.
+    /// Credentials (tokens, secret ids) are never written here: they come from the environment or files the settings name.
+    /// </summary>
+    public void Create(JsonObject backend, bool clientSideEncryption)
     {
         if (IsConfigured)
         {
@@ -57,9 +65,13 @@ internal sealed class AgentScopeHome
         var config = new JsonObject
         {
             ["MasterKeyFile"] = "keys/master.key",
-            ["Backend"] = new JsonObject { ["Kind"] = "Local", ["Path"] = "store.db" },
+            ["Backend"] = backend,
             ["Audit"] = new JsonObject { ["Kind"] = "JsonLines", ["Path"] = "audit/audit.jsonl" },
         };
+        if (clientSideEncryption)
+        {
+            config["Core"] = new JsonObject { ["ClientSideEncryption"] = true };
+        }
         WritePrivate(ConfigPath, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 
@@ -144,8 +156,14 @@ internal sealed class AgentScopeHome
             case "local":
                 services.AddLocalStore(o => o.Path = ResolvePath(section["Path"] ?? "store.db"));
                 break;
+            case "hashicorpvault" or "vault":
+                services.AddHashiCorpVault(section);
+                break;
+            case "awssecretsmanager" or "aws":
+                services.AddAwsSecretsManager(section);
+                break;
             default:
-                throw AgentScopeException.InvalidInput($"unknown backend kind '{kind}' in {ConfigFileName}: use Local");
+                throw AgentScopeException.InvalidInput($"unknown backend kind '{kind}' in {ConfigFileName}: use Local, HashiCorpVault or AwsSecretsManager");
         }
     }
 
