@@ -182,7 +182,7 @@ public static partial class DotEnvClassifier
             return new(true, DotEnvSignal.Entropy, string.Create(CultureInfo.InvariantCulture, $"value looks random ({bits:0.0} bits of entropy per character)"));
         }
 
-        return new(false, DotEnvSignal.None, "no secret word in the name, no credential format, not random-looking");
+        return new(false, DotEnvSignal.None, "no secret word in the name; the value is no credential format and not random");
     }
 
     /// <summary>The words of a name, upper-cased: split at non-alphanumerics and camelCase (<c>openAIApiKey</c> → OPEN, AI, API, KEY).</summary>

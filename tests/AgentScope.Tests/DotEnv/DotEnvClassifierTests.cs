@@ -269,7 +269,7 @@ public sealed class DotEnvClassifierTests
     {
         var c = DotEnvClassifier.Classify("PORT", "3000");
         Assert.Equal(DotEnvSignal.None, c.Signal);
-        Assert.Equal("no secret word in the name, no credential format, not random-looking", c.Reason);
+        Assert.Equal("no secret word in the name; the value is no credential format and not random", c.Reason);
     }
 
     [Fact]
