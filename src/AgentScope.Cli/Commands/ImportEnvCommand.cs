@@ -49,8 +49,9 @@ internal sealed class ImportEnvCommand : Command
 
     public Option<bool> CreateAgent { get; } = new("--create-agent")
     {
-        Description = "Create the agent if it does not exist; its API key goes into the rewritten file (with --rewrite) or is " +
-            "printed once. An agent that already exists is used as is, with no new key",
+        Description = "Create the agent if it does not exist; its API key goes into the rewritten file (with --rewrite), or is " +
+            "printed once if there is no rewrite or the import fails. An agent that already exists is used as is: no new key, " +
+            "and the file keeps whatever AGENTSCOPE_API_KEY line it has",
     };
 
     public Option<bool> DryRun { get; } = new("--dry-run") { Description = "Show what would happen; change nothing anywhere (no agent, no vault, no file)" };
@@ -117,15 +118,16 @@ internal sealed class ImportEnvCommand : Command
         }
 
         await err.WriteLineAsync(ImportReport.Summary(result)).ConfigureAwait(false);
-        if (result.ApiKey is { } key && !ctx.GetValue(CliOptions.Json))
+        if (result.ApiKey is { } key)
         {
-            // Like 'agent create': the key alone on the last line of stdout, shown once.
-            await err.WriteLineAsync($"Created agent '{result.AgentId}'. Its API key follows; it is shown only once:").ConfigureAwait(false);
-            await ctx.IO.Out.WriteLineAsync(key).ConfigureAwait(false);
-        }
-        else if (result.ApiKey is not null)
-        {
-            await err.WriteLineAsync($"Created agent '{result.AgentId}': its API key is in the JSON (apiKey), shown only once").ConfigureAwait(false);
+            var where = ctx.GetValue(CliOptions.Json) ? "is in the JSON (apiKey)" : "follows";
+            await err.WriteLineAsync($"Created agent '{result.AgentId}'. Its API key {where}; it is shown only once" +
+                (request.Rewrite ? $". The file does not hold it: add {ImportPlan.ApiKeyVariable}=<key> to it yourself (a rerun keeps that line)" : "")).ConfigureAwait(false);
+            if (!ctx.GetValue(CliOptions.Json))
+            {
+                // Like 'agent create': the key alone on the last line of stdout.
+                await ctx.IO.Out.WriteLineAsync(key).ConfigureAwait(false);
+            }
         }
 
         return result.ExitCode;

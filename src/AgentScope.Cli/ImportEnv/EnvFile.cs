@@ -44,11 +44,17 @@ internal sealed class EnvFile
     {
         try
         {
-            var target = File.ResolveLinkTarget(path, returnFinalTarget: true)?.FullName ?? System.IO.Path.GetFullPath(path);
+            var given = new FileInfo(path);
+            if (!given.Exists && given.LinkTarget is null)
+            {
+                throw AgentScopeException.InvalidInput($"no file {path}");
+            }
+
+            var target = given.LinkTarget is null ? given.FullName : File.ResolveLinkTarget(path, returnFinalTarget: true)!.FullName;
             var info = new FileInfo(target);
             if (!info.Exists)
             {
-                throw AgentScopeException.InvalidInput($"no file {path}");
+                throw AgentScopeException.InvalidInput($"no file {target} (the link {path} points to nothing)");
             }
 
             if (info.Length > MaxBytes)

@@ -40,7 +40,11 @@ internal static class ImportReport
     {
         if (r.Variables.Count == 0)
         {
-            await o.WriteLineAsync($"{r.File}: no variables").ConfigureAwait(false);
+            if (r.Error is null)
+            {
+                await o.WriteLineAsync($"{r.File}: no variables").ConfigureAwait(false);
+            }
+
             return;
         }
 
