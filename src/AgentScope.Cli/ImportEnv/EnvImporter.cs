@@ -67,8 +67,11 @@ internal sealed record ImportError(string Code, string Message, int ExitCode);
 /// </summary>
 internal sealed class EnvImporter
 {
-    // Values shorter than this are too common to look for elsewhere in the file ("true", "8080").
-    private const int LeftoverCheckMinLength = 8;
+    // Imported values looked for elsewhere in the file: secrets of at least 8 characters ("true" or "8080" are everywhere),
+    // and anything of at least 16 (a secret the classifier missed, imported with --only), but not "production" found in a
+    // "# production settings" comment after an --all import.
+    private const int LeftoverSecretMinLength = 8;
+    private const int LeftoverAnyMinLength = 16;
 
     private readonly AgentAdmin _admin;
 
@@ -186,12 +189,16 @@ internal sealed class EnvImporter
 
         try
         {
-            if (request.Backup)
+            // Nothing imported and no key to add: the file already is what a rewrite would make of it.
+            if (!string.Equals(text, file.Text, StringComparison.Ordinal))
             {
-                result.BackupPath = file.WriteBackup();
-            }
+                if (request.Backup)
+                {
+                    result.BackupPath = file.WriteBackup();
+                }
 
-            file.Replace(text);
+                file.Replace(text);
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -320,7 +327,8 @@ internal sealed class EnvImporter
         foreach (var v in imported)
         {
             var value = v.Value.Reveal();
-            if (value.Length >= LeftoverCheckMinLength && DotEnvParser.Normalize(text).Contains(value, StringComparison.Ordinal))
+            var check = value.Length >= (v.Classification.IsSecret ? LeftoverSecretMinLength : LeftoverAnyMinLength);
+            if (check && DotEnvParser.Normalize(text).Contains(value, StringComparison.Ordinal))
             {
                 throw AgentScopeException.InvalidInput(
                     $"the value of {v.Name} also appears elsewhere in {file.Path} (line {LineOfLeftover(file.Text, value, v)}: a comment, or another variable " +

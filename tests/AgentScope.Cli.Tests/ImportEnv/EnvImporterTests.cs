@@ -178,6 +178,31 @@ public sealed class EnvImporterTests : IDisposable
     }
 
     [Fact]
+    public async Task A_short_configuration_value_imported_with_all_may_appear_in_a_comment()
+    {
+        var file = _h.WriteEnv("# production settings\nNODE_ENV=production\nAPI_TOKEN=" + GitHub + "\n");
+        var r = await _h.ImportAsync(file, selection: new ImportSelection { All = true });
+        Assert.Null(r.Error);
+        Assert.StartsWith("# production settings\n# NODE_ENV moved", await File.ReadAllTextAsync(file), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_file_with_nothing_to_import_is_left_as_it_is()
+    {
+        var file = _h.WriteEnv("PORT=1\n");
+        var modified = File.GetLastWriteTimeUtc(file);
+        var r = await _h.ImportAsync(file, create: false, backup: true);
+        Assert.Equal(3, r.ExitCode); // the agent must exist even with nothing to import
+        await _h.Admin.CreateAgentAsync("bot");
+        r = await _h.ImportAsync(file, create: false, backup: true);
+        Assert.Null(r.Error);
+        Assert.Equal(RewriteOutcome.Rewritten, r.Rewrite);
+        Assert.Null(r.BackupPath);
+        Assert.Equal(modified, File.GetLastWriteTimeUtc(file));
+        Assert.Equal([file], Directory.GetFiles(_h.Dir));
+    }
+
+    [Fact]
     public async Task A_label_holding_a_totp_entry_is_a_conflict_found_before_writing()
     {
         await _h.Admin.CreateAgentAsync("bot");
