@@ -17,6 +17,7 @@ namespace AgentScope.Cli;
 [JsonSerializable(typeof(AuditEvent))]
 [JsonSerializable(typeof(AuditVerification))]
 [JsonSerializable(typeof(RevokeJson))]
+[JsonSerializable(typeof(ImportEnv.ImportEnvJson))]
 internal sealed partial class CliJson : JsonSerializerContext
 {
     /// <summary>One object per line, for JSON-lines output.</summary>
