@@ -216,12 +216,12 @@ public sealed class AzureKeyVaultBackend : ISecretBackend
     public IAsyncEnumerable<EntryMetadata> ListAllAsync(CancellationToken cancellationToken = default) => EnumerateAsync(null, cancellationToken);
 
     /// <inheritdoc />
-    /// <remarks>Reads one secret's properties: proves the vault answers and the identity may list (readMetadata).</remarks>
+    /// <remarks>Reads the first page of secret properties (one request): proves the vault answers, the token is accepted and the identity may list (readMetadata).</remarks>
     public async ValueTask CheckHealthAsync(CancellationToken cancellationToken = default)
     {
         try
         {
-            await foreach (var _ in _client.GetPropertiesOfSecretsAsync(cancellationToken).AsPages(pageSizeHint: 1).ConfigureAwait(false))
+            await foreach (var _ in _client.GetPropertiesOfSecretsAsync(cancellationToken).AsPages().ConfigureAwait(false))
             {
                 break;
             }
