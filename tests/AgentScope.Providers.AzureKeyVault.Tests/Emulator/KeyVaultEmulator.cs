@@ -728,7 +728,7 @@ internal sealed class KeyVaultEmulator : IAsyncDisposable
     private static string BaseUrl(HttpContext context) => $"https://{context.Request.Host}";
 
     private void Record(HttpRequest request, RouteInfo route, int status) =>
-        _requests.Enqueue(new RecordedRequest(request.Method, request.Path.Value!, request.QueryString.Value ?? string.Empty, route.Operation, status));
+        _requests.Enqueue(new RecordedRequest(request.Method, request.Path.Value!, request.QueryString.Value ?? string.Empty, route.Operation, status, DateTimeOffset.UtcNow));
 
     private static async Task ChallengeAsync(HttpContext context, string message)
     {
@@ -782,7 +782,7 @@ internal sealed class KeyVaultEmulator : IAsyncDisposable
 }
 
 /// <summary>One request the emulator served.</summary>
-internal sealed record RecordedRequest(string Method, string Path, string Query, string Operation, int Status);
+internal sealed record RecordedRequest(string Method, string Path, string Query, string Operation, int Status, DateTimeOffset At);
 
 /// <summary>What a fault rule sees of a request.</summary>
 internal sealed record EmulatedRequest(string Method, string Path, string Operation, string? DataAction);
