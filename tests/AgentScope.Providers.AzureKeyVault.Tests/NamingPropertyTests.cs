@@ -54,6 +54,14 @@ public sealed class NamingPropertyTests
     }
 
     [Fact]
+    public void The_mapping_is_pinned_because_stored_entries_depend_on_it()
+    {
+        // Changing the mapping would orphan every entry already in a vault: this vector (also in the docs) must not move.
+        Assert.Equal("agentscope-smwzllek35wl4tejgg76rsafn3ob4rf62a27ejzzh5kcg32hcqkq",
+            SecretNaming.NameOf("agentscope", new EntryKey("support-bot", "stripe-refund")));
+    }
+
+    [Fact]
     public void The_longest_prefix_with_the_longest_coordinate_still_fits_127_characters()
     {
         var name = SecretNaming.NameOf(new string('p', SecretNaming.MaxPrefixLength), new EntryKey(new string('a', Names.MaxAgentIdLength), new string('L', Names.MaxLabelLength)));
