@@ -10,13 +10,16 @@ namespace AgentScope.Providers.AzureKeyVault.Tests;
 public sealed class CoreOnAzureKeyVaultTests : IAsyncLifetime
 {
     private KeyVaultEmulator _vault = null!;
-    private ServiceProvider _services = null!;
+    private ServiceProvider? _services;
 
-    public async Task InitializeAsync()
+    public async Task InitializeAsync() => _vault = await KeyVaultEmulator.StartAsync();
+
+    // The core with the Azure backend on the emulator; the pipeline's retries are fast (10 ms base), so under
+    // throttling every retry waits exactly the vault's Retry-After.
+    private AgentScopeAuthenticator Start(int maxRetries)
     {
-        _vault = await KeyVaultEmulator.StartAsync();
         var emulated = _vault.CreateOptions();
-        emulated.Retry.MaxRetries = 5;
+        emulated.Retry.MaxRetries = maxRetries;
         _services = new ServiceCollection()
             .AddAgentScope(o =>
             {
@@ -33,11 +36,16 @@ public sealed class CoreOnAzureKeyVaultTests : IAsyncLifetime
                 o.DeletePollingInterval = emulated.DeletePollingInterval;
             })
             .BuildServiceProvider();
+        return _services.GetRequiredService<AgentScopeAuthenticator>();
     }
 
     public async Task DisposeAsync()
     {
-        await _services.DisposeAsync();
+        if (_services is not null)
+        {
+            await _services.DisposeAsync();
+        }
+
         Assert.Empty(_vault.Bugs);
         await _vault.DisposeAsync();
     }
@@ -45,7 +53,7 @@ public sealed class CoreOnAzureKeyVaultTests : IAsyncLifetime
     private async Task<List<EntryKey>> ScanAsync()
     {
         var keys = new List<EntryKey>();
-        await foreach (var m in _services.GetRequiredService<ISecretBackend>().ListAllAsync())
+        await foreach (var m in _services!.GetRequiredService<ISecretBackend>().ListAllAsync())
         {
             keys.Add(m.Key);
         }
@@ -56,7 +64,7 @@ public sealed class CoreOnAzureKeyVaultTests : IAsyncLifetime
     [Fact]
     public async Task An_agent_stores_and_reads_encrypted_secrets_and_revoke_leaves_nothing_behind()
     {
-        var auth = _services.GetRequiredService<AgentScopeAuthenticator>();
+        var auth = Start(maxRetries: 3);
         var admin = auth.LocalAdmin();
         var created = await admin.CreateAgentAsync("support-bot");
         var vault = await auth.AuthenticateAgentAsync(created.ApiKey);
@@ -78,7 +86,7 @@ public sealed class CoreOnAzureKeyVaultTests : IAsyncLifetime
     [Fact]
     public async Task A_revoke_interrupted_by_an_unavailable_vault_is_finished_by_sweep()
     {
-        var auth = _services.GetRequiredService<AgentScopeAuthenticator>();
+        var auth = Start(maxRetries: 1);
         var admin = auth.LocalAdmin();
         var created = await admin.CreateAgentAsync("batch-bot");
         var vault = await auth.AuthenticateAgentAsync(created.ApiKey);
@@ -105,7 +113,9 @@ public sealed class CoreOnAzureKeyVaultTests : IAsyncLifetime
     [Fact]
     public async Task A_revoke_against_a_throttling_vault_finishes_without_a_failure()
     {
-        var auth = _services.GetRequiredService<AgentScopeAuthenticator>();
+        // Enough retries to outlast a one-second window that other workers keep filling; the production default
+        // (5 retries from a 1 s base, doubling, with jitter) spans 31 s, three of Key Vault's 10-second windows.
+        var auth = Start(maxRetries: 10);
         var admin = auth.LocalAdmin();
         var created = await admin.CreateAgentAsync("busy-bot");
         var vault = await auth.AuthenticateAgentAsync(created.ApiKey);
@@ -117,7 +127,7 @@ public sealed class CoreOnAzureKeyVaultTests : IAsyncLifetime
         _vault.Faults.RequestsPerSecond = 40;
         Assert.Equal(entries, await admin.RevokeAsync("busy-bot"));
 
-        Assert.True(_vault.Faults.Throttled > 0, "the vault never throttled, so this proved nothing: " + string.Join(",", _vault.Requests.GroupBy(r => r.Operation + r.Status).Select(g => g.Key + "=" + g.Count())));
+        Assert.True(_vault.Faults.Throttled > 0, "the vault never throttled, so this proved nothing");
         _vault.Faults.Clear();
         Assert.DoesNotContain(await ScanAsync(), k => k.Namespace == "busy-bot");
         Assert.Empty(_vault.DeletedNames());
