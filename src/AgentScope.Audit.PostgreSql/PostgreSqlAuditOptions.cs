@@ -29,6 +29,15 @@ public sealed partial class PostgreSqlAuditOptions
     public bool BestEffort { get; set; }
 
     /// <summary>
+    /// When true, the sink's transactions set <c>synchronous_commit = off</c>: a write still returns only after its row is
+    /// committed (visible, and safe from a crash of AgentScope), but before the commit is flushed to disk on the database
+    /// server, so a crash of the database server may lose the last few hundred milliseconds of audit rows (never
+    /// corrupting the chain). That is the durability of the file sink's default (<c>Durable = false</c>), at a fraction
+    /// of the latency of a flush. Default false: a write returns once its row is on the database's disk.
+    /// </summary>
+    public bool AsynchronousCommit { get; set; }
+
+    /// <summary>
     /// The most events committed in one transaction. Concurrent writes are gathered into one transaction (group commit),
     /// so a commit's cost is shared by every caller waiting on it. Default 256.
     /// </summary>

@@ -55,6 +55,7 @@ public sealed class PostgreSqlAuditSink : IAuditSink, IAuditTrail, IAuditHealth,
     private string _committedHash = AuditRecordFormat.ZeroHash;
     private long _dropped;
     private long _batches;
+    private NpgsqlConnection? _writerConnection; // the writer loop's own connection, kept across batches
     private int _disposed;
 
     /// <summary>Creates the sink and starts its writer. Does not connect yet: the schema is created or migrated on first use.</summary>
@@ -325,6 +326,7 @@ public sealed class PostgreSqlAuditSink : IAuditSink, IAuditTrail, IAuditHealth,
 
         _queue.Writer.TryComplete();
         await _writer.ConfigureAwait(false);
+        await CloseWriterConnectionAsync().ConfigureAwait(false);
         await _dataSource.DisposeAsync().ConfigureAwait(false);
     }
 
@@ -431,32 +433,57 @@ public sealed class PostgreSqlAuditSink : IAuditSink, IAuditTrail, IAuditHealth,
                 await CommitAsync(batch, serializer, () => commitSent = true).ConfigureAwait(false);
                 return;
             }
-            catch (Exception ex) when (attempt == 1 && !commitSent && ex is NpgsqlException { IsTransient: true })
+            catch (Exception ex)
             {
-                // Most likely a pooled connection the server closed (it restarted): drop the idle ones and try once more.
-                // Safe, because the transaction was not committed; after COMMIT was sent, the outcome is unknown, so no retry.
+                // The transaction, if any, dies with the connection; the next batch opens a fresh one.
+                await CloseWriterConnectionAsync().ConfigureAwait(false);
+                if (attempt > 1 || commitSent || ex is not NpgsqlException { IsTransient: true })
+                {
+                    throw;
+                }
+
+                // Most likely a connection the server closed (it restarted): drop idle pooled ones and try once more.
+                // Safe, because the batch was not committed; once COMMIT is sent the outcome is unknown, so no retry.
                 _logger.LogWarning(ex, "PostgreSQL audit sink: transient failure before commit, retrying once with a new connection");
                 _dataSource.Clear();
             }
         }
     }
 
+    /// <summary>
+    /// Commits one batch in two round trips on the writer's own connection: (BEGIN, advisory lock, read the head), then
+    /// (INSERT every row, COMMIT). The lock serialises every writer of the table, in every process, so the head read is
+    /// the true head and the chain stays one.
+    /// </summary>
     private async Task CommitAsync(List<PendingEvent> batch, AuditRecordSerializer serializer, Action commitSent)
     {
-        await using var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
-        // Read committed, whatever the database's default: after taking the lock, the head must be read in a fresh snapshot.
-        await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted).ConfigureAwait(false);
+        var connection = _writerConnection ??= await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
 
         long lastSeq = 0;
         var lastHash = AuditRecordFormat.ZeroHash;
-        await using (var head = new NpgsqlBatch(connection, transaction))
+        await using (var head = new NpgsqlBatch(connection))
         {
+            // Read committed, whatever the database's default: after the lock, the head must be read in a fresh snapshot.
+            head.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN ISOLATION LEVEL READ COMMITTED"));
+            if (_options.AsynchronousCommit)
+            {
+                head.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit = off"));
+            }
+
             var lockCommand = new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock($1)");
             lockCommand.Parameters.Add(new NpgsqlParameter<long> { TypedValue = _schema.WriteLockKey });
             head.BatchCommands.Add(lockCommand);
             head.BatchCommands.Add(new NpgsqlBatchCommand(_headSql));
             await using var reader = await head.ExecuteReaderAsync().ConfigureAwait(false);
-            await reader.NextResultAsync().ConfigureAwait(false);
+            // Skip the results of BEGIN, SET and the lock, up to the head's.
+            while (reader.FieldCount != 2 || reader.GetName(0) != "seq")
+            {
+                if (!await reader.NextResultAsync().ConfigureAwait(false))
+                {
+                    throw new InvalidOperationException("the head of the audit chain was not returned");
+                }
+            }
+
             if (await reader.ReadAsync().ConfigureAwait(false))
             {
                 lastSeq = reader.GetInt64(0);
@@ -479,8 +506,8 @@ public sealed class PostgreSqlAuditSink : IAuditSink, IAuditTrail, IAuditHealth,
             var record = AuditRecord.From(Storable(batch[i].Event), lastSeq + 1, lastHash);
             var hash = serializer.Hash(record);
             seqs[i] = record.Seq;
-            hashes[i] = hash;
             times[i] = record.Time;
+            hashes[i] = hash;
             columns[0][i] = record.Actor;
             columns[1][i] = record.Action;
             columns[2][i] = record.AgentId;
@@ -496,8 +523,9 @@ public sealed class PostgreSqlAuditSink : IAuditSink, IAuditTrail, IAuditHealth,
             lastHash = hash;
         }
 
-        await using (var insert = new NpgsqlCommand(_insertSql, connection, transaction))
+        await using (var append = new NpgsqlBatch(connection))
         {
+            var insert = new NpgsqlBatchCommand(_insertSql);
             insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = seqs });
             insert.Parameters.Add(new NpgsqlParameter<DateTime[]> { TypedValue = times });
             foreach (var column in columns)
@@ -506,11 +534,12 @@ public sealed class PostgreSqlAuditSink : IAuditSink, IAuditTrail, IAuditHealth,
             }
 
             insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = hashes });
-            await insert.ExecuteNonQueryAsync().ConfigureAwait(false);
+            append.BatchCommands.Add(insert);
+            append.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
+            commitSent();
+            await append.ExecuteNonQueryAsync().ConfigureAwait(false);
         }
 
-        commitSent();
-        await transaction.CommitAsync().ConfigureAwait(false);
         Interlocked.Increment(ref _batches);
         lock (_sync)
         {
@@ -518,6 +547,22 @@ public sealed class PostgreSqlAuditSink : IAuditSink, IAuditTrail, IAuditHealth,
             {
                 _committedSeq = lastSeq;
                 _committedHash = lastHash;
+            }
+        }
+    }
+
+    private async Task CloseWriterConnectionAsync()
+    {
+        if (_writerConnection is { } connection)
+        {
+            _writerConnection = null;
+            try
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is NpgsqlException or IOException or InvalidOperationException)
+            {
+                _logger.LogDebug(ex, "PostgreSQL audit sink: error while closing a failed connection");
             }
         }
     }

@@ -51,9 +51,15 @@ public sealed class PostgreSqlAuditConcurrencyTests(SharedPostgres postgres) : I
     }
 
     [PostgresFact]
-    public async Task Each_caller_sees_its_own_event_committed_when_its_write_returns()
+    public Task Each_caller_sees_its_own_event_committed_when_its_write_returns() => EachCallerSeesItsOwnEventAsync(asynchronousCommit: false);
+
+    [PostgresFact]
+    public Task With_asynchronous_commit_too_each_caller_sees_its_own_event_committed_when_its_write_returns() =>
+        EachCallerSeesItsOwnEventAsync(asynchronousCommit: true);
+
+    private async Task EachCallerSeesItsOwnEventAsync(bool asynchronousCommit)
     {
-        var sinks = Enumerable.Range(0, 3).Select(_ => _tables.Open()).ToArray();
+        var sinks = Enumerable.Range(0, 3).Select(_ => _tables.Open(o => o.AsynchronousCommit = asynchronousCommit)).ToArray();
         await Task.WhenAll(Enumerable.Range(0, 60).Select(i => Task.Run(async () =>
         {
             var id = "req-" + i;
@@ -62,5 +68,6 @@ public sealed class PostgreSqlAuditConcurrencyTests(SharedPostgres postgres) : I
             var found = await _tables.Server.QueryAsync($"SELECT count(*) FROM {_tables.Table} WHERE request_id = '{id}'");
             Assert.Equal("1", found.Single());
         })));
+        Assert.Equal(new AuditVerification(true, 60, null), await sinks[0].VerifyAsync());
     }
 }

@@ -9,7 +9,8 @@ namespace AgentScope.Audit.PostgreSql.Tests;
 /// A real, throwaway PostgreSQL server: <c>initdb</c> into a short temporary directory, started with <c>pg_ctl</c> on a
 /// free loopback port (and a Unix socket in the same directory), stopped and deleted on dispose. As root it runs as the
 /// unprivileged <c>postgres</c> user (through <c>runuser</c>), since PostgreSQL refuses to run as root; otherwise as the
-/// current user. About a second from nothing to accepting connections.
+/// current user. About a second from nothing to accepting connections. Shared with the benchmarks (linked there), so it
+/// depends on nothing but Npgsql.
 /// </summary>
 public sealed class PostgresServer : IAsyncDisposable
 {
@@ -245,42 +246,3 @@ public sealed class PostgresServer : IAsyncDisposable
         }
     }
 }
-
-/// <summary>A fact that needs PostgreSQL: skipped, saying why, when its binaries are not installed.</summary>
-public sealed class PostgresFactAttribute : FactAttribute
-{
-    public PostgresFactAttribute()
-    {
-        if (PostgresServer.SkipReason is { } reason)
-        {
-            Skip = reason;
-        }
-    }
-}
-
-/// <summary>One server shared by the tests of the <c>postgres</c> collection; each test works in a schema of its own.</summary>
-public sealed class SharedPostgres : IAsyncLifetime
-{
-    private PostgresServer? _server;
-
-    public PostgresServer Server => _server ?? throw new InvalidOperationException(PostgresServer.SkipReason ?? "the server did not start");
-
-    public async Task InitializeAsync()
-    {
-        if (PostgresServer.SkipReason is null)
-        {
-            _server = await PostgresServer.StartAsync();
-        }
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-    }
-}
-
-[CollectionDefinition("postgres")]
-public sealed class PostgresCollection : ICollectionFixture<SharedPostgres>;
