@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentScope.Audit;
+using AgentScope.Audit.PostgreSql;
 using AgentScope.Crypto;
 using AgentScope.Providers.AwsSecretsManager;
 using AgentScope.Providers.HashiCorpVault;
@@ -179,11 +180,16 @@ internal sealed class AgentScopeHome
                     o.Durable = section.GetValue("Durable", false);
                 });
                 break;
+            case "postgresql" or "postgres":
+                // ConnectionString, Schema, Table, BestEffort, MaxBatchSize, MaxBatchDelay, MaxQueueLength, QueryPageSize;
+                // any of them may come from the environment instead (AGENTSCOPE__Audit__ConnectionString).
+                services.AddPostgreSqlAudit(o => section.Bind(o));
+                break;
             case "none":
                 services.AddSingleton<IAuditSink>(NullAuditSink.Instance);
                 break;
             default:
-                throw AgentScopeException.InvalidInput($"unknown audit kind '{kind}' in {ConfigFileName}: use JsonLines or None");
+                throw AgentScopeException.InvalidInput($"unknown audit kind '{kind}' in {ConfigFileName}: use JsonLines, PostgreSql or None");
         }
     }
 

@@ -34,7 +34,10 @@ public static class AgentScopeServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Adds the hash-chained JSON-lines audit file as the audit sink.</summary>
+    /// <summary>
+    /// Adds the hash-chained JSON-lines audit file as the audit sink, registered as <see cref="IAuditSink"/>,
+    /// <see cref="IAuditTrail"/> and <see cref="IAuditHealth"/>.
+    /// </summary>
     public static IServiceCollection AddJsonLinesAudit(this IServiceCollection services, Action<JsonLinesAuditOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(configure);
@@ -44,6 +47,7 @@ public static class AgentScopeServiceCollectionExtensions
         services.AddSingleton(sp => new JsonLinesAuditSink(options, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IAuditSink>(sp => sp.GetRequiredService<JsonLinesAuditSink>());
         services.AddSingleton<IAuditTrail>(sp => sp.GetRequiredService<JsonLinesAuditSink>());
+        services.AddSingleton<IAuditHealth>(sp => sp.GetRequiredService<JsonLinesAuditSink>());
         return services;
     }
 }

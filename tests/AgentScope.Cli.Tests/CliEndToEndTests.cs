@@ -156,6 +156,41 @@ public sealed class CliEndToEndTests : IDisposable
     }
 
     [Fact]
+    public async Task Audit_query_filters_the_file_trail_and_pages_with_after()
+    {
+        await InitAsync();
+        var alpha = await CreateAgentAsync("alpha");
+        var beta = await CreateAgentAsync("beta");
+        await _cli.RunAsync("secret put a", stdin: "v1", apiKey: alpha);
+        await _cli.RunAsync("secret get a", apiKey: alpha);
+        await _cli.RunAsync("secret get a", apiKey: beta);
+
+        var writes = await _cli.RunAsync("audit query --agent alpha --action write --json");
+        Assert.Equal(0, writes.ExitCode);
+        using (var doc = JsonDocument.Parse(writes.Stdout.Trim()))
+        {
+            Assert.Equal("a", doc.RootElement.GetProperty("label").GetString());
+            Assert.Equal(64, doc.RootElement.GetProperty("fingerprint").GetString()!.Length);
+        }
+
+        var missing = await _cli.RunAsync("audit query --agent beta --label a --outcome not_found --since 1h --json");
+        Assert.Single(missing.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+
+        var first = await _cli.RunAsync("audit query --limit 2 --json");
+        Assert.Contains("--after 2", first.Stderr, StringComparison.Ordinal);
+        var next = await _cli.RunAsync("audit query --limit 2 --after 2 --json");
+        var seqs = next.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l =>
+        {
+            using var d = JsonDocument.Parse(l);
+            return d.RootElement.GetProperty("seq").GetInt64();
+        });
+        Assert.Equal([3L, 4L], seqs);
+
+        Assert.Empty((await _cli.RunAsync("audit query --until 2000-01-01T00:00:00Z")).Stdout);
+        Assert.Equal(2, (await _cli.RunAsync("audit query --limit 0")).ExitCode);
+    }
+
+    [Fact]
     public async Task Policy_set_from_a_file_restricts_the_agent()
     {
         await InitAsync();

@@ -6,6 +6,12 @@ namespace AgentScope.Audit;
 /// </summary>
 public sealed record AuditEvent
 {
+    /// <summary>
+    /// The event's position in the trail (1, 2, 3, ...), set when it is read back from a trail and ignored when it is
+    /// written (the sink assigns it). Pass the last one seen as <see cref="AuditQuery.AfterSeq"/> to page.
+    /// </summary>
+    public long? Seq { get; init; }
+
     /// <summary>When it happened.</summary>
     public required DateTimeOffset Time { get; init; }
 

@@ -24,8 +24,27 @@ internal sealed class AuditRecord
     /// <summary>Never serialised by the writer (it appends the hash by hand); present when a full line is read back.</summary>
     public string? Hash { get; init; }
 
+    /// <summary>The record of <paramref name="e"/> at <paramref name="seq"/>, chained to <paramref name="prev"/>.</summary>
+    public static AuditRecord From(AuditEvent e, long seq, string prev) => new()
+    {
+        Seq = seq,
+        Time = e.Time.UtcDateTime,
+        Actor = e.Actor,
+        Action = e.Action,
+        AgentId = e.AgentId,
+        Label = e.Label,
+        Outcome = e.Outcome,
+        Reason = e.Reason,
+        Justification = e.Justification,
+        RequestId = e.RequestId,
+        Fingerprint = e.Fingerprint,
+        Detail = e.Detail,
+        Prev = prev,
+    };
+
     public AuditEvent ToEvent() => new()
     {
+        Seq = Seq,
         Time = new DateTimeOffset(DateTime.SpecifyKind(Time.ToUniversalTime(), DateTimeKind.Utc)),
         Actor = Actor,
         Action = Action,

@@ -36,6 +36,29 @@ public sealed record AuditQuery
     public int Limit { get; init; } = 100;
     /// <summary>When true, the last <see cref="Limit"/> matching events (still returned oldest first).</summary>
     public bool Newest { get; init; }
+    /// <summary>
+    /// Only events whose <see cref="AuditEvent.Seq"/> is greater: keyset paging forwards (pass the last seq of the
+    /// previous page).
+    /// </summary>
+    public long? AfterSeq { get; init; }
+    /// <summary>
+    /// Only events whose <see cref="AuditEvent.Seq"/> is smaller: keyset paging backwards with <see cref="Newest"/>
+    /// (pass the first seq of the previous page).
+    /// </summary>
+    public long? BeforeSeq { get; init; }
+}
+
+/// <summary>
+/// A sink that can tell whether it can record right now, for readiness probes (<c>/readyz</c>). Optional, like
+/// <see cref="IAuditTrail"/>: a host asks for it and treats its absence as healthy.
+/// </summary>
+public interface IAuditHealth
+{
+    /// <summary>
+    /// Completes when the sink can record events; throws <see cref="AgentScopeException"/> of kind
+    /// <see cref="ErrorKind.BackendUnavailable"/>, saying why, when it cannot. Cheap enough to call every few seconds.
+    /// </summary>
+    ValueTask CheckHealthAsync(CancellationToken cancellationToken = default);
 }
 
 /// <summary>The result of checking an audit trail's hash chain.</summary>
@@ -45,11 +68,14 @@ public sealed record AuditQuery
 public sealed record AuditVerification(bool Valid, long Events, string? Problem);
 
 /// <summary>Discards events; for benchmarks and for deployments that audit elsewhere.</summary>
-public sealed class NullAuditSink : IAuditSink
+public sealed class NullAuditSink : IAuditSink, IAuditHealth
 {
     /// <summary>The shared instance.</summary>
     public static NullAuditSink Instance { get; } = new();
 
     /// <inheritdoc />
     public ValueTask WriteAsync(AuditEvent auditEvent, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
+    /// <summary>Always healthy.</summary>
+    public ValueTask CheckHealthAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
 }

@@ -1,8 +1,5 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
-using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using Microsoft.Win32.SafeHandles;
 
 namespace AgentScope.Audit;
@@ -33,7 +30,7 @@ namespace AgentScope.Audit;
 /// Rotating the log requires stopping its writers; a writer keeps appending to the file it opened.
 /// </para>
 /// </remarks>
-public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IDisposable
+public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IAuditHealth, IDisposable
 {
     private const string VerifyHint = "run `agentscope audit verify`";
 
@@ -46,9 +43,7 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IDisposable
     private readonly FileStream _anchor;
 
     // Writer state, touched only while holding _fileLock.Gate.
-    private readonly ArrayBufferWriter<byte> _body = new(512);
-    private readonly Utf8JsonWriter _json;
-    private readonly IncrementalHash _hasher = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly AuditRecordSerializer _serializer = new();
     private readonly byte[] _lastHashAscii = new byte[AuditRecordFormat.HashHexLength];
     private readonly byte[] _anchorBuffer = new byte[AuditRecordFormat.AnchorSize];
     private byte[] _line = new byte[1024];
@@ -73,7 +68,6 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IDisposable
         _durable = options.Durable;
         _lockTimeout = options.LockTimeout;
         _time = timeProvider ?? TimeProvider.System;
-        _json = new Utf8JsonWriter(_body);
         Encoding.ASCII.GetBytes(AuditRecordFormat.ZeroHash, _lastHashAscii);
 
         AuditFileLock? fileLock = null;
@@ -104,8 +98,7 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IDisposable
         {
             anchor?.Dispose();
             fileLock?.Release();
-            _json.Dispose();
-            _hasher.Dispose();
+            _serializer.Dispose();
             throw AgentScopeException.Unavailable("audit sink unavailable: cannot open the audit log", ex);
         }
     }
@@ -193,6 +186,11 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IDisposable
             if (record is null)
             {
                 throw AgentScopeException.Unavailable($"audit log line {line.Number} is not a valid audit record; {VerifyHint}");
+            }
+
+            if (record.Seq >= query.BeforeSeq)
+            {
+                break;
             }
 
             var auditEvent = record.ToEvent();
@@ -293,8 +291,7 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IDisposable
             _disposed = true;
             _log.Dispose();
             _anchor.Dispose();
-            _json.Dispose();
-            _hasher.Dispose();
+            _serializer.Dispose();
         }
         finally
         {
@@ -304,8 +301,29 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IDisposable
         _fileLock.Release();
     }
 
+    /// <summary>
+    /// Checks that the log can be appended to: the sink is open, the lock can be taken and the log and its anchor read.
+    /// </summary>
+    /// <exception cref="AgentScopeException">It cannot (kind <see cref="ErrorKind.BackendUnavailable"/>).</exception>
+    public async ValueTask CheckHealthAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        var (_, anchorBytes) = await SnapshotAsync(cancellationToken).ConfigureAwait(false);
+        if (AuditRecordFormat.TryParseAnchor(anchorBytes) is null)
+        {
+            throw AgentScopeException.Unavailable($"audit sink unavailable: the anchor file {Path.GetFileName(_path)}.head is not readable; {VerifyHint}");
+        }
+
+        if (!File.Exists(_path))
+        {
+            throw AgentScopeException.Unavailable("audit sink unavailable: the audit log was removed or renamed while open");
+        }
+    }
+
     private static bool Matches(AuditQuery query, AuditEvent e) =>
-        (query.AgentId is null || query.AgentId == e.AgentId)
+        (query.AfterSeq is null || e.Seq > query.AfterSeq)
+        && (query.BeforeSeq is null || e.Seq < query.BeforeSeq)
+        && (query.AgentId is null || query.AgentId == e.AgentId)
         && (query.Label is null || query.Label == e.Label)
         && (query.Action is null || query.Action == e.Action)
         && (query.Outcome is null || query.Outcome == e.Outcome)
@@ -448,29 +466,7 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IDisposable
     /// <summary>Serialises the record into <see cref="_line"/>, appending its hash; returns the line's length.</summary>
     private int FormatLine(AuditEvent e, long seq, out ReadOnlySpan<byte> hashHex)
     {
-        var record = new AuditRecord
-        {
-            Seq = seq,
-            Time = e.Time.UtcDateTime,
-            Actor = e.Actor,
-            Action = e.Action,
-            AgentId = e.AgentId,
-            Label = e.Label,
-            Outcome = e.Outcome,
-            Reason = e.Reason,
-            Justification = e.Justification,
-            RequestId = e.RequestId,
-            Fingerprint = e.Fingerprint,
-            Detail = e.Detail,
-            Prev = _lastHash,
-        };
-        _body.ResetWrittenCount();
-        _json.Reset();
-        JsonSerializer.Serialize(_json, record, AuditJsonContext.Default.AuditRecord);
-        _json.Flush();
-
-        var body = _body.WrittenSpan; // {...,"prev":"<hex>"}
-        var withoutBrace = body[..^1];
+        var withoutBrace = _serializer.BodyWithoutBrace(AuditRecord.From(e, seq, _lastHash)); // {...,"prev":"<hex>"
         var total = withoutBrace.Length + AuditRecordFormat.HashMarker.Length + AuditRecordFormat.HashHexLength + AuditRecordFormat.LineEnd.Length;
         if (_line.Length < total)
         {
@@ -483,7 +479,7 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IDisposable
         AuditRecordFormat.HashMarker.CopyTo(line[at..]);
         at += AuditRecordFormat.HashMarker.Length;
         var hash = line.Slice(at, AuditRecordFormat.HashHexLength);
-        AuditRecordFormat.ComputeHash(_hasher, _lastHashAscii, withoutBrace, hash);
+        _serializer.ComputeHash(_lastHash, withoutBrace, hash);
         at += AuditRecordFormat.HashHexLength;
         AuditRecordFormat.LineEnd.CopyTo(line[at..]);
         hashHex = _line.AsSpan(withoutBrace.Length + AuditRecordFormat.HashMarker.Length, AuditRecordFormat.HashHexLength);
@@ -678,19 +674,16 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IDisposable
         }
     }
 
-    /// <summary>Checks lines one by one against the chain so far.</summary>
+    /// <summary>Checks lines one by one against the chain so far (the line format here, the links in <see cref="AuditChainVerifier"/>).</summary>
     private sealed class ChainVerifier(long anchorSeq) : IDisposable
     {
-        private readonly IncrementalHash _hasher = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        private readonly byte[] _prevAscii = new byte[AuditRecordFormat.HashHexLength];
-        private readonly byte[] _computed = new byte[AuditRecordFormat.HashHexLength];
-        private string _previousHash = AuditRecordFormat.ZeroHash;
+        private readonly AuditChainVerifier _chain = new(anchorSeq);
 
         /// <summary>How many records passed.</summary>
-        public long Events { get; private set; }
+        public long Events => _chain.Events;
 
         /// <summary>The hash of the record whose seq the anchor names (the zero hash for seq 0), once seen.</summary>
-        public string? HashAtAnchorSeq { get; private set; } = anchorSeq == 0 ? AuditRecordFormat.ZeroHash : null;
+        public string? HashAtAnchorSeq => _chain.HashAtWatchedSeq;
 
         /// <summary>The problem with <paramref name="line"/>, or null when it extends the chain.</summary>
         public string? Check(LogLine line)
@@ -717,34 +710,11 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IDisposable
                 return $"line {line.Number} does not end with a well-formed hash field";
             }
 
-            if (record.Seq != Events + 1)
-            {
-                return $"line {line.Number}: expected seq {Events + 1} but found {record.Seq} (a record was removed, inserted or reordered)";
-            }
-
-            if (record.Prev != _previousHash)
-            {
-                return $"line {line.Number}: its prev does not match the hash of the record before it (a record was removed, inserted, reordered or rewritten)";
-            }
-
-            Encoding.ASCII.GetBytes(record.Prev, _prevAscii);
-            AuditRecordFormat.ComputeHash(_hasher, _prevAscii, bytes[..marker], _computed);
-            if (!_computed.AsSpan().SequenceEqual(hashHex))
-            {
-                return $"line {line.Number} (seq {record.Seq}): its hash does not match its content (the record was edited)";
-            }
-
-            _previousHash = Encoding.ASCII.GetString(hashHex);
-            Events++;
-            if (record.Seq == anchorSeq)
-            {
-                HashAtAnchorSeq = _previousHash;
-            }
-
-            return null;
+            // The exact bytes on disk are hashed, not a re-serialisation: any change to them shows.
+            return _chain.Check($"line {line.Number}", record, bytes[..marker], hashHex);
         }
 
-        public void Dispose() => _hasher.Dispose();
+        public void Dispose() => _chain.Dispose();
     }
 
     private readonly record struct LogLine(long Number, ReadOnlyMemory<byte> Bytes, bool Terminated);

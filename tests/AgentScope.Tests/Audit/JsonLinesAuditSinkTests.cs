@@ -11,7 +11,11 @@ public sealed class JsonLinesAuditSinkTests : IDisposable
 
     public void Dispose() => _files.Dispose();
 
-    private static async Task<List<AuditEvent>> QueryAsync(JsonLinesAuditSink sink, AuditQuery query)
+    /// <summary>The matching events without their <see cref="AuditEvent.Seq"/>, so they compare equal to what was written.</summary>
+    private static async Task<List<AuditEvent>> QueryAsync(JsonLinesAuditSink sink, AuditQuery query) =>
+        [.. (await QueryWithSeqAsync(sink, query)).Select(e => e with { Seq = null })];
+
+    private static async Task<List<AuditEvent>> QueryWithSeqAsync(JsonLinesAuditSink sink, AuditQuery query)
     {
         var result = new List<AuditEvent>();
         await foreach (var e in sink.QueryAsync(query))
@@ -131,6 +135,54 @@ public sealed class JsonLinesAuditSinkTests : IDisposable
 
         var alpha = await QueryAsync(sink, new AuditQuery { AgentId = "alpha", Limit = 2, Newest = true });
         Assert.Equal([Sample()[1], Sample()[4]], alpha);
+    }
+
+    [Fact]
+    public async Task Events_read_back_carry_their_sequence_numbers()
+    {
+        using var sink = await WriteSampleAsync();
+        var all = await QueryWithSeqAsync(sink, new AuditQuery());
+        Assert.Equal([1L, 2L, 3L, 4L, 5L], all.Select(e => e.Seq!.Value));
+    }
+
+    [Fact]
+    public async Task Query_pages_forwards_after_a_seq_and_backwards_before_one()
+    {
+        using var sink = await WriteSampleAsync();
+
+        var first = await QueryWithSeqAsync(sink, new AuditQuery { Limit = 2 });
+        var second = await QueryWithSeqAsync(sink, new AuditQuery { Limit = 2, AfterSeq = first[^1].Seq });
+        var third = await QueryWithSeqAsync(sink, new AuditQuery { Limit = 2, AfterSeq = second[^1].Seq });
+        Assert.Equal([1L, 2L, 3L, 4L, 5L], first.Concat(second).Concat(third).Select(e => e.Seq!.Value));
+
+        var newest = await QueryWithSeqAsync(sink, new AuditQuery { Limit = 2, Newest = true });
+        var older = await QueryWithSeqAsync(sink, new AuditQuery { Limit = 2, Newest = true, BeforeSeq = newest[0].Seq });
+        Assert.Equal([2L, 3L, 4L, 5L], older.Concat(newest).Select(e => e.Seq!.Value));
+
+        var alphaAfterOne = await QueryWithSeqAsync(sink, new AuditQuery { AgentId = "alpha", AfterSeq = 1 });
+        Assert.Equal([2L, 5L], alphaAfterOne.Select(e => e.Seq!.Value));
+    }
+
+    [Fact]
+    public async Task A_healthy_sink_passes_its_health_check_and_a_closed_one_fails_it()
+    {
+        var sink = await WriteSampleAsync();
+        await sink.CheckHealthAsync();
+
+        sink.Dispose();
+
+        var ex = await Assert.ThrowsAsync<AgentScopeException>(() => sink.CheckHealthAsync().AsTask());
+        Assert.Equal(ErrorKind.BackendUnavailable, ex.Kind);
+    }
+
+    [Fact]
+    public async Task A_sink_whose_log_was_removed_fails_its_health_check()
+    {
+        using var sink = await WriteSampleAsync();
+        File.Delete(_files.LogPath);
+
+        var ex = await Assert.ThrowsAsync<AgentScopeException>(() => sink.CheckHealthAsync().AsTask());
+        Assert.Equal(ErrorKind.BackendUnavailable, ex.Kind);
     }
 
     [Fact]
