@@ -4,6 +4,7 @@ using AgentScope.Audit;
 using AgentScope.Audit.PostgreSql;
 using AgentScope.Crypto;
 using AgentScope.Providers.AwsSecretsManager;
+using AgentScope.Providers.AzureKeyVault;
 using AgentScope.Providers.HashiCorpVault;
 using AgentScope.Providers.Local;
 using Microsoft.Extensions.Configuration;
@@ -163,8 +164,11 @@ internal sealed class AgentScopeHome
             case "awssecretsmanager" or "aws":
                 services.AddAwsSecretsManager(section);
                 break;
+            case "azurekeyvault" or "azure":
+                services.AddAzureKeyVault(section);
+                break;
             default:
-                throw AgentScopeException.InvalidInput($"unknown backend kind '{kind}' in {ConfigFileName}: use Local, HashiCorpVault or AwsSecretsManager");
+                throw AgentScopeException.InvalidInput($"unknown backend kind '{kind}' in {ConfigFileName}: use Local, HashiCorpVault, AwsSecretsManager or AzureKeyVault");
         }
     }
 

@@ -4,14 +4,14 @@ using System.Text.Json.Nodes;
 namespace AgentScope.Cli.Commands;
 
 /// <summary>
-/// <c>agentscope init [--backend local|vault|aws]</c>: creates the home and prints the admin key once, alone on stdout.
+/// <c>agentscope init [--backend local|vault|aws|azure]</c>: creates the home and prints the admin key once, alone on stdout.
 /// Remote credentials are not stored: Vault reads VAULT_TOKEN (or AppRole/Kubernetes files), AWS its standard credential chain.
 /// </summary>
 internal sealed class InitCommand : Command
 {
     public Option<string> Backend { get; } = new("--backend")
     {
-        Description = "Where secrets live: local (embedded encrypted store), vault (HashiCorp Vault KV v2), aws (AWS Secrets Manager)",
+        Description = "Where secrets live: local (embedded encrypted store), vault (HashiCorp Vault KV v2), aws (AWS Secrets Manager), azure (Azure Key Vault)",
         DefaultValueFactory = _ => "local",
     };
 
@@ -25,6 +25,8 @@ internal sealed class InitCommand : Command
     public Option<string?> AwsPrefix { get; } = new("--aws-prefix") { Description = "Secret name prefix (default: agentscope)" };
     public Option<string?> AwsServiceUrl { get; } = new("--aws-service-url") { Description = "Custom endpoint (VPC endpoint, emulator)" };
     public Option<string?> AwsKmsKeyId { get; } = new("--aws-kms-key-id") { Description = "KMS key for the secrets (default: the account's aws/secretsmanager key)" };
+    public Option<string?> AzureVaultUri { get; } = new("--vault-uri") { Description = "Azure Key Vault URI, e.g. https://my-vault.vault.azure.net/ (DefaultAzureCredential)" };
+    public Option<string?> AzurePrefix { get; } = new("--azure-prefix") { Description = "Secret name prefix (default: agentscope)" };
     public Option<bool> ClientSideEncryption { get; } = new("--client-side-encryption")
     {
         Description = "Also encrypt values with each agent's data key before they reach a remote backend (crypto-shredding on revoke)",
@@ -33,7 +35,7 @@ internal sealed class InitCommand : Command
     public InitCommand(CliIO io) : base("init", "Create the AgentScope home and print the admin key once")
     {
         Options.Add(Backend);
-        foreach (var o in new[] { VaultAddr, VaultMount, VaultAuth, VaultRoleId, VaultSecretIdFile, VaultRole, AwsRegion, AwsPrefix, AwsServiceUrl, AwsKmsKeyId })
+        foreach (var o in new[] { VaultAddr, VaultMount, VaultAuth, VaultRoleId, VaultSecretIdFile, VaultRole, AwsRegion, AwsPrefix, AwsServiceUrl, AwsKmsKeyId, AzureVaultUri, AzurePrefix })
         {
             Options.Add(o);
         }
@@ -126,8 +128,18 @@ internal sealed class InitCommand : Command
                 Set("ServiceUrl", ctx.GetValue(AwsServiceUrl));
                 Set("KmsKeyId", ctx.GetValue(AwsKmsKeyId));
                 break;
+            case "azure" or "azurekeyvault":
+                section["Kind"] = "AzureKeyVault";
+                Set("VaultUri", ctx.GetValue(AzureVaultUri));
+                if (!section.ContainsKey("VaultUri"))
+                {
+                    throw AgentScopeException.InvalidInput("--vault-uri is required for the azure backend");
+                }
+
+                Set("NamePrefix", ctx.GetValue(AzurePrefix));
+                break;
             case var other:
-                throw AgentScopeException.InvalidInput($"unknown backend '{other}': use local, vault or aws");
+                throw AgentScopeException.InvalidInput($"unknown backend '{other}': use local, vault, aws or azure");
         }
 
         return section;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using AgentScope.Backends;
 using System.Security.Cryptography;
 using AgentScope.Audit;
 using AgentScope.Providers.AzureKeyVault.Tests.Emulator;
@@ -7,28 +8,17 @@ using Xunit.Abstractions;
 
 namespace AgentScope.Providers.AzureKeyVault.Tests;
 
-/// <summary>Runs only when <c>AGENTSCOPE_BENCHMARKS=1</c>: it takes about a minute.</summary>
-public sealed class BenchmarkFactAttribute : FactAttribute
-{
-    public BenchmarkFactAttribute()
-    {
-        if (Environment.GetEnvironmentVariable("AGENTSCOPE_BENCHMARKS") != "1")
-        {
-            Skip = "benchmark: set AGENTSCOPE_BENCHMARKS=1 to run (about a minute)";
-        }
-    }
-}
-
 /// <summary>
-/// Revoke of 1,000 entries against the emulator throttling above 100 requests/s: no failure, and at least 90% of
-/// that rate actually served. Measured here: 92-97 requests/s, about 5,700 requests in about 60 s, ~400 throttled.
+/// Revoke against the emulator throttling above 100 requests/s: throttling happens, nothing fails, nothing is left.
+/// The rate it reaches is printed, not asserted (wall-clock limits do not belong in tests on a shared machine);
+/// measured with 1,000 entries: 92-97 requests/s served, about 5,700 requests in about 60 s, ~400 throttled.
 /// </summary>
-public sealed class RevokeThroughputBenchmark(ITestOutputHelper output)
+public sealed class RevokeUnderThrottlingTests(ITestOutputHelper output)
 {
-    [BenchmarkFact]
-    public async Task Revoking_1000_entries_runs_near_the_vaults_rate_limit_without_a_failure()
+    [Fact]
+    public async Task Revoking_many_entries_under_the_vaults_rate_limit_completes_without_a_failure()
     {
-        const int entries = 1000;
+        const int entries = 150;
         const int limit = 100;
         await using var vault = await KeyVaultEmulator.StartAsync();
         var emulated = vault.CreateOptions();
@@ -65,7 +55,13 @@ public sealed class RevokeThroughputBenchmark(ITestOutputHelper output)
         output.WriteLine($"destroyed {destroyed} in {elapsed.TotalSeconds:0.0} s; served {served} requests ({rate:0.0}/s); throttled {vault.Faults.Throttled}");
 
         Assert.Equal(entries, destroyed);
-        Assert.True(vault.Faults.Throttled > 0);
-        Assert.True(rate >= 0.9 * limit, $"only {rate:0.0} requests/s of {limit}");
+        Assert.True(vault.Faults.Throttled > 0, "the emulator never throttled, so retries were not exercised");
+        var left = new List<EntryMetadata>();
+        await foreach (var m in services.GetRequiredService<ISecretBackend>().ListAsync("bench"))
+        {
+            left.Add(m);
+        }
+
+        Assert.Empty(left);
     }
 }
