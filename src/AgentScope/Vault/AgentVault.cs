@@ -107,9 +107,22 @@ public sealed class AgentVault
     }
 
     /// <summary>Reads a value. A TOTP entry's seed is refused unless a rule sets <c>revealSeed</c>; use <see cref="GetTotpAsync"/>.</summary>
-    public Task<SecretEntry> GetAsync(string label, CancellationToken cancellationToken = default) =>
+    public Task<SecretEntry> GetAsync(string label, CancellationToken cancellationToken = default) => ReadAsync(label, toModel: false, cancellationToken);
+
+    /// <summary>
+    /// Reads a value for an LLM (the MCP <c>vault.get</c> tool): besides <c>read</c>, an allowing rule must set <c>reveal</c>.
+    /// A refusal is an access-denied error, audited like any other.
+    /// </summary>
+    internal Task<SecretEntry> RevealToModelAsync(string label, CancellationToken cancellationToken = default) => ReadAsync(label, toModel: true, cancellationToken);
+
+    private Task<SecretEntry> ReadAsync(string label, bool toModel, CancellationToken cancellationToken) =>
         RunAsync(AuditActions.Read, VaultOperations.Read, label, async (session, decision, ct) =>
         {
+            if (toModel && !decision.Reveal)
+            {
+                throw AgentScopeException.Denied($"'{label}' may not be revealed to a model: no policy rule allowing read on it sets reveal");
+            }
+
             var entry = await ReadLiveAsync(label, ct).ConfigureAwait(false);
             if (entry.Metadata.Kind == SecretKind.Totp && !decision.RevealSeed)
             {
@@ -183,7 +196,7 @@ public sealed class AgentVault
 
             var entry = await ReadLiveAsync(label, ct).ConfigureAwait(false);
             return new SecretValue(Decrypt(session, entry));
-        }, audited: false, cancellationToken, detail: host);
+        }, audited: false, cancellationToken, detail: WithSurface($"use for {(https ? "https" : "http")}://{host}"));
 
     /// <summary>The current TOTP code for use in an outbound request (same host rules as <see cref="UseAsync"/>).</summary>
     internal async Task<SecretValue> UseTotpAsync(string label, string host, bool https, bool loopback, CancellationToken cancellationToken = default)
@@ -192,12 +205,14 @@ public sealed class AgentVault
         return new SecretValue(Totp.Compute(TotpParameters.Parse(seed.Reveal()), _core.Now).Code);
     }
 
-    /// <summary>Whether policy lets this label be revealed to an LLM (the MCP <c>vault.get</c> tool).</summary>
-    internal async Task<bool> MayRevealAsync(string label, CancellationToken cancellationToken = default)
-    {
-        var session = await SessionAsync(cancellationToken).ConfigureAwait(false);
-        return _isAdmin || session.Policy.Evaluate(VaultOperations.Read, label, _core.Now).Reveal;
-    }
+    /// <summary>
+    /// Records how an outbound request that used <paramref name="label"/> ended (method, URL template, status), after the
+    /// fact: the value was already released under a fail-closed record by <see cref="UseAsync"/>, so this one is best effort.
+    /// </summary>
+    internal ValueTask AuditRequestAsync(string label, string outcome, string detail, string? reason) =>
+        _core.AuditBestEffortAsync(_actor, AuditActions.Request, _agentId, label, outcome, _context, reason, WithSurface(detail));
+
+    private string WithSurface(string detail) => _context.Surface is { Length: > 0 } surface ? $"{surface} {detail}" : detail;
 
     private async Task<BackendEntry> ReadLiveAsync(string label, CancellationToken ct)
     {
