@@ -18,6 +18,7 @@ namespace AgentScope.Cli
                 new SecretCommand(io),
                 new SweepCommand(io),
                 new AuditCommand(io),
+                new McpCommand(io),
             };
             root.Options.Add(CliOptions.Home);
             return root;
