@@ -48,7 +48,7 @@ internal sealed class VaultTools(AgentVault vault, InjectedRequestExecutor execu
                 text = b.ValueKind == JsonValueKind.String ? b.GetString() : b.GetRawText();
                 if (b.ValueKind != JsonValueKind.String && headers?.Keys.Any(k => k.Equals("Content-Type", StringComparison.OrdinalIgnoreCase)) != true)
                 {
-                    headers = new Dictionary<string, string>(headers ?? [], StringComparer.OrdinalIgnoreCase) { ["Content-Type"] = "application/json" };
+                    headers = new Dictionary<string, string>(headers ?? []) { ["Content-Type"] = "application/json" };
                 }
             }
 

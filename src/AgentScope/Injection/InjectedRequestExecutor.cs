@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text;
 using AgentScope.Audit;
@@ -82,7 +81,7 @@ public sealed class InjectedRequestExecutor : IDisposable
 
         // Every label is released for this origin only, each release audited before the value leaves the vault.
         var values = new Dictionary<(PlaceholderKind, string), string>();
-        foreach (var key in template.Placeholders.Select(p => (p.Kind, p.Label)).Distinct())
+        foreach (var key in template.AllPlaceholders.Select(p => (p.Kind, p.Label)).Distinct())
         {
             var value = key.Kind == PlaceholderKind.Totp
                 ? await vault.UseTotpAsync(key.Label, template.Host, template.IsHttps, template.IsLoopback, cancellationToken).ConfigureAwait(false)
@@ -105,7 +104,7 @@ public sealed class InjectedRequestExecutor : IDisposable
         catch (AgentScopeException e)
         {
             var outcome = e.Kind == ErrorKind.AccessDenied ? AuditOutcomes.Denied : AuditOutcomes.Error;
-            await AuditAsync(vault, labels, template, outcome, "-> refused", e.Message).ConfigureAwait(false);
+            await AuditAsync(vault, labels, template, outcome, $"-> {e.Code}", e.Message).ConfigureAwait(false);
             throw;
         }
         catch (OperationCanceledException)

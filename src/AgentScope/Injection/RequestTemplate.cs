@@ -52,7 +52,7 @@ internal sealed class RequestTemplate
         IsHttps = origin.Scheme == Uri.UriSchemeHttps;
         IsLoopback = Host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || Host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase) ||
             IPAddress.TryParse(Host, out var ip) && IPAddress.IsLoopback(ip);
-        Placeholders = [.. urlPlaceholders, .. headers.SelectMany(h => h.Placeholders), .. query.SelectMany(q => q.NamePlaceholders.Concat(q.ValuePlaceholders)), .. bodyPlaceholders];
+        AllPlaceholders = [.. urlPlaceholders, .. headers.SelectMany(h => h.Placeholders), .. query.SelectMany(q => q.NamePlaceholders.Concat(q.ValuePlaceholders)), .. bodyPlaceholders];
     }
 
     public InjectedRequest Request { get; }
@@ -74,7 +74,7 @@ internal sealed class RequestTemplate
     public bool IsLoopback { get; }
 
     /// <summary>Every placeholder of the request, in order of appearance.</summary>
-    public IReadOnlyList<Placeholder> Placeholders { get; }
+    public IReadOnlyList<Placeholder> AllPlaceholders { get; }
 
     public static RequestTemplate Parse(InjectedRequest request, InjectionOptions options)
     {
@@ -90,7 +90,7 @@ internal sealed class RequestTemplate
             throw AgentScopeException.InvalidInput($"url must be an absolute http(s) URL of at most {MaxUrlLength} characters");
         }
 
-        var urlPlaceholders = Injection.Placeholders.Find(url, "url");
+        var urlPlaceholders = Placeholders.Find(url, "url");
         var (origin, pathTemplate) = ParseOrigin(url, urlPlaceholders);
 
         var headers = new List<(string, string, IReadOnlyList<Placeholder>)>();
@@ -112,13 +112,18 @@ internal sealed class RequestTemplate
                 throw AgentScopeException.InvalidInput($"header '{name}' is set by AgentScope and may not be given");
             }
 
+            if (headers.Any(h => h.Item1.Equals(name, StringComparison.OrdinalIgnoreCase)))
+            {
+                throw AgentScopeException.InvalidInput($"header '{name}' is given twice (header names are case-insensitive)");
+            }
+
             var text = value ?? "";
             if (name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase))
             {
                 contentType = text;
             }
 
-            headers.Add((name, text, Injection.Placeholders.Find(text, $"header '{name}'")));
+            headers.Add((name, text, Placeholders.Find(text, $"header '{name}'")));
         }
 
         var query = new List<(string, IReadOnlyList<Placeholder>, string, IReadOnlyList<Placeholder>)>();
@@ -130,7 +135,7 @@ internal sealed class RequestTemplate
             }
 
             var text = value ?? "";
-            query.Add((name, Injection.Placeholders.Find(name, "a query name"), text, Injection.Placeholders.Find(text, $"query parameter {Names.Describe(name)}")));
+            query.Add((name, Placeholders.Find(name, "a query name"), text, Placeholders.Find(text, $"query parameter {Names.Describe(name)}")));
         }
 
         IReadOnlyList<Placeholder> bodyPlaceholders = [];
@@ -143,7 +148,7 @@ internal sealed class RequestTemplate
                 throw new AgentScopeException(ErrorKind.ValueTooLarge, $"the request body is larger than {options.MaxRequestBodyBytes} bytes");
             }
 
-            bodyPlaceholders = Injection.Placeholders.Find(body, "body");
+            bodyPlaceholders = Placeholders.Find(body, "body");
             if (contentType is null)
             {
                 contentType = defaultContentType = body.TrimStart() is ['{' or '[', ..] ? "application/json" : "text/plain; charset=utf-8";
@@ -156,7 +161,7 @@ internal sealed class RequestTemplate
         }
 
         var template = new RequestTemplate(request, method, url, origin, pathTemplate, urlPlaceholders, headers, query, bodyPlaceholders, encoding, defaultContentType);
-        if (template.Placeholders.Count == 0)
+        if (template.AllPlaceholders.Count == 0)
         {
             throw AgentScopeException.InvalidInput(
                 "the request uses no {{secret:LABEL}} or {{totp:LABEL}} placeholder: AgentScope only makes requests that use a stored credential");
@@ -168,15 +173,15 @@ internal sealed class RequestTemplate
     /// <summary>The request with every placeholder replaced by its value, each in the encoding of its position.</summary>
     public OutboundRequest Substitute(Func<Placeholder, string> value)
     {
-        var url = Injection.Placeholders.Substitute(Url, UrlPlaceholders, p => InjectionEncodings.UrlComponent(value(p)));
+        var url = Placeholders.Substitute(Url, UrlPlaceholders, p => InjectionEncodings.UrlComponent(value(p)));
         var fragment = url.IndexOf('#', StringComparison.Ordinal);
         var sb = new StringBuilder(fragment < 0 ? url : url[..fragment]);
         foreach (var (name, namePlaceholders, text, valuePlaceholders) in Query)
         {
             sb.Append(sb.ToString().Contains('?', StringComparison.Ordinal) ? '&' : '?')
-                .Append(InjectionEncodings.Query(Injection.Placeholders.Substitute(name, namePlaceholders, value)))
+                .Append(InjectionEncodings.Query(Placeholders.Substitute(name, namePlaceholders, value)))
                 .Append('=')
-                .Append(InjectionEncodings.Query(Injection.Placeholders.Substitute(text, valuePlaceholders, value)));
+                .Append(InjectionEncodings.Query(Placeholders.Substitute(text, valuePlaceholders, value)));
         }
 
         // Values are percent-encoded, so they cannot move the origin; checked all the same.
@@ -189,7 +194,7 @@ internal sealed class RequestTemplate
         var headers = new List<KeyValuePair<string, string>>(Headers.Count);
         foreach (var (name, text, placeholders) in Headers)
         {
-            var filled = Injection.Placeholders.Substitute(text, placeholders, value);
+            var filled = Placeholders.Substitute(text, placeholders, value);
             if (filled.AsSpan().IndexOfAny('\r', '\n', '\0') >= 0)
             {
                 throw AgentScopeException.InvalidInput($"the value of header '{name}' holds a line break or NUL once the placeholders are filled in");
@@ -201,7 +206,7 @@ internal sealed class RequestTemplate
         string? body = null;
         if (Request.Body is { } template)
         {
-            body = Injection.Placeholders.Substitute(template, BodyPlaceholders, BodyEncoding switch
+            body = Placeholders.Substitute(template, BodyPlaceholders, BodyEncoding switch
             {
                 BodyEncoding.Json => p => InjectionEncodings.Json(value(p)),
                 BodyEncoding.Form => p => InjectionEncodings.Form(value(p)),

@@ -271,6 +271,19 @@ public sealed class InjectedRequestExecutorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_header_given_twice_in_different_cases_is_refused()
+    {
+        using var executor = Executor();
+        var e = await Assert.ThrowsAsync<AgentScopeException>(() => executor.SendAsync(_vault, new InjectedRequest
+        {
+            Url = _upstream.Url("/echo"),
+            Headers = new Dictionary<string, string> { ["Authorization"] = "{{secret:stripe}}", ["authorization"] = "other" },
+        }));
+        Assert.Equal(ErrorKind.InvalidInput, e.Kind);
+        Assert.Empty(_upstream.Received);
+    }
+
+    [Fact]
     public async Task A_value_with_a_line_break_cannot_be_put_in_a_header()
     {
         using var executor = Executor();
@@ -307,7 +320,7 @@ public sealed class InjectedRequestExecutorTests : IAsyncLifetime
         Assert.Contains("localhost", e.Message, StringComparison.Ordinal);
         Assert.Single(_upstream.Received);
         Assert.Empty(other.Received);
-        Assert.Contains(_audit.Events, a => a.Action == AuditActions.Request && a.Outcome == AuditOutcomes.Denied && a.Detail!.Contains("refused", StringComparison.Ordinal));
+        Assert.Contains(_audit.Events, a => a.Action == AuditActions.Request && a.Outcome == AuditOutcomes.Denied && a.Detail!.EndsWith("-> access_denied", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -403,7 +416,7 @@ public sealed class InjectedRequestExecutorTests : IAsyncLifetime
             new InjectedRequest { Url = _upstream.Url("/slow?ms=5000"), Headers = new Dictionary<string, string> { ["Authorization"] = "{{secret:stripe}}" } }));
         Assert.Equal(ErrorKind.UpstreamFailed, e.Kind);
         Assert.Contains("timed out", e.Message, StringComparison.Ordinal);
-        Assert.Contains(_audit.Events, a => a.Action == AuditActions.Request && a.Outcome == AuditOutcomes.Error);
+        Assert.Contains(_audit.Events, a => a.Action == AuditActions.Request && a.Outcome == AuditOutcomes.Error && a.Detail!.EndsWith("-> upstream_failed", StringComparison.Ordinal));
     }
 
     [Fact]
