@@ -182,6 +182,7 @@ public sealed class McpServerTests(McpHomeFixture home) : IClassFixture<McpHomeF
         Assert.True(again.IsError);
         Assert.StartsWith("not_found:", again.Text, StringComparison.Ordinal);
         Assert.Equal("mcp-2fa", (await s.CallOkAsync("vault.delete", new { label = "mcp-2fa" })).GetProperty("label").GetString());
+        Assert.Empty(SecretTraces.Find(string.Join("\n", s.Stderr), Canary));
     }
 
     [Theory]
@@ -278,6 +279,9 @@ public sealed class McpServerTests(McpHomeFixture home) : IClassFixture<McpHomeF
         Assert.Contains("[redacted:gh]", echo.RootElement.GetProperty("raw").GetString(), StringComparison.Ordinal);
         Assert.Equal("Bearer [redacted:stripe]", result.RootElement.GetProperty("headers").GetProperty("X-Echo-Authorization").GetString());
         Assert.Contains("[redacted:stripe]", result.RootElement.GetProperty("headers").GetProperty("X-Echo-Base64").GetString(), StringComparison.Ordinal);
+
+        // Nor does the server's stderr (its log) hold it.
+        Assert.Empty(SecretTraces.Find(string.Join("\n", s.Stderr), Canary));
     }
 
     [Fact]
