@@ -183,31 +183,54 @@ public sealed class AgentVault
 
     /// <summary>
     /// A value for use in an outbound request to <paramref name="host"/> without disclosure to the caller:
-    /// needs the <c>use</c> operation and a rule whose allowed hosts match.
+    /// needs the <c>use</c> operation and a rule whose allowed hosts match. A TOTP entry's seed is not sent unless a rule
+    /// sets <c>revealSeed</c>; <see cref="UseTotpAsync"/> sends its current code.
     /// </summary>
     internal Task<SecretValue> UseAsync(string label, string host, bool https, bool loopback, CancellationToken cancellationToken = default) =>
+        UseAsync(label, host, https, loopback, totpCode: false, cancellationToken);
+
+    /// <summary>The current TOTP code of a TOTP entry for use in an outbound request (same host rules as <see cref="UseAsync(string, string, bool, bool, CancellationToken)"/>).</summary>
+    internal Task<SecretValue> UseTotpAsync(string label, string host, bool https, bool loopback, CancellationToken cancellationToken = default) =>
+        UseAsync(label, host, https, loopback, totpCode: true, cancellationToken);
+
+    private Task<SecretValue> UseAsync(string label, string host, bool https, bool loopback, bool totpCode, CancellationToken cancellationToken) =>
         RunAsync(AuditActions.Request, VaultOperations.Use, label, async (session, decision, ct) =>
         {
-            var rules = session.Policy.AllowingRules(VaultOperations.Use, label, _core.Now);
-            if (!rules.Any(r => r.AllowedHosts?.Any(p => PolicyHosts.Matches(p, host)) == true && (https || (loopback && r.AllowHttpLoopback))))
+            var target = $"{(https ? "https" : "http")}://{host}";
+            var listing = session.Policy.AllowingRules(VaultOperations.Use, label, _core.Now)
+                .Where(r => r.AllowedHosts?.Any(p => PolicyHosts.Matches(p, host)) == true).ToList();
+            if (listing.Count == 0)
             {
-                throw AgentScopeException.Denied($"'{label}' may not be sent to {(https ? "https" : "http")}://{host}: no rule lists that host in allowedHosts");
+                throw AgentScopeException.Denied($"'{label}' may not be sent to {target}: no rule allowing use on it lists that host in allowedHosts");
+            }
+
+            if (!https && !(loopback && listing.Any(r => r.AllowHttpLoopback)))
+            {
+                throw AgentScopeException.Denied(
+                    $"'{label}' may not be sent to {target}: only https, or plain http to a loopback host whose rule sets allowHttpLoopback");
             }
 
             var entry = await ReadLiveAsync(label, ct).ConfigureAwait(false);
-            return new SecretValue(Decrypt(session, entry));
-        }, audited: false, cancellationToken, detail: WithSurface($"use for {(https ? "https" : "http")}://{host}"));
+            if (totpCode != (entry.Metadata.Kind == SecretKind.Totp))
+            {
+                if (totpCode)
+                {
+                    throw AgentScopeException.InvalidInput($"'{label}' is not a TOTP entry: send it with {{{{secret:{label}}}}}");
+                }
 
-    /// <summary>The current TOTP code for use in an outbound request (same host rules as <see cref="UseAsync"/>).</summary>
-    internal async Task<SecretValue> UseTotpAsync(string label, string host, bool https, bool loopback, CancellationToken cancellationToken = default)
-    {
-        var seed = await UseAsync(label, host, https, loopback, cancellationToken).ConfigureAwait(false);
-        return new SecretValue(Totp.Compute(TotpParameters.Parse(seed.Reveal()), _core.Now).Code);
-    }
+                if (!decision.RevealSeed)
+                {
+                    throw AgentScopeException.Denied($"'{label}' holds a TOTP seed, which is not sent; send its current code with {{{{totp:{label}}}}}");
+                }
+            }
+
+            var value = Decrypt(session, entry);
+            return new SecretValue(totpCode ? Totp.Compute(TotpParameters.Parse(value), _core.Now).Code : value);
+        }, audited: false, cancellationToken, detail: WithSurface($"use for {(https ? "https" : "http")}://{host}"));
 
     /// <summary>
     /// Records how an outbound request that used <paramref name="label"/> ended (method, URL template, status), after the
-    /// fact: the value was already released under a fail-closed record by <see cref="UseAsync"/>, so this one is best effort.
+    /// fact: the value was already released under a fail-closed record by <c>UseAsync</c>, so this one is best effort.
     /// </summary>
     internal ValueTask AuditRequestAsync(string label, string outcome, string detail, string? reason) =>
         _core.AuditBestEffortAsync(_actor, AuditActions.Request, _agentId, label, outcome, _context, reason, WithSurface(detail));

@@ -190,6 +190,21 @@ public sealed class InjectedRequestExecutorTests : IAsyncLifetime
             new InjectedRequest { Url = "http://example.invalid/x", Headers = new Dictionary<string, string> { ["Authorization"] = "{{secret:elsewhere}}" } }));
         Assert.Equal(ErrorKind.AccessDenied, e.Kind);
         Assert.Contains("http://example.invalid", e.Message, StringComparison.Ordinal);
+        Assert.Contains("allowHttpLoopback", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_totp_seed_is_not_sent_as_a_secret_and_a_generic_value_has_no_code()
+    {
+        using var executor = Executor();
+        var seed = await Assert.ThrowsAsync<AgentScopeException>(() => executor.SendAsync(_vault,
+            new InjectedRequest { Url = _upstream.Url("/echo"), Headers = new Dictionary<string, string> { ["X-Otp"] = "{{secret:gh}}" } }));
+        Assert.Equal(ErrorKind.AccessDenied, seed.Kind);
+        Assert.Contains("{{totp:gh}}", seed.Message, StringComparison.Ordinal);
+        var code = await Assert.ThrowsAsync<AgentScopeException>(() => executor.SendAsync(_vault,
+            new InjectedRequest { Url = _upstream.Url("/echo"), Headers = new Dictionary<string, string> { ["X-Otp"] = "{{totp:stripe}}" } }));
+        Assert.Equal(ErrorKind.InvalidInput, code.Kind);
+        Assert.Empty(_upstream.Received);
     }
 
     [Fact]
