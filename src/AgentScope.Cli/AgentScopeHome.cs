@@ -108,7 +108,10 @@ internal sealed class AgentScopeHome
         return services.BuildServiceProvider();
     }
 
-    /// <summary>Registers the core, the backend and the audit sink as this home's settings say (used by the CLI and by serve).</summary>
+    /// <summary>
+    /// Registers the core, the backend, the audit sink and the injection engine (section <c>Injection</c>: <c>Timeout</c>,
+    /// <c>MaxResponseBytes</c>, ...) as this home's settings say (used by the CLI and by serve).
+    /// </summary>
     public void AddServices(IServiceCollection services, TimeSpan? identityCacheTtl = null)
     {
         var config = LoadConfiguration();
@@ -123,6 +126,7 @@ internal sealed class AgentScopeHome
         });
         AddBackend(services, config.GetSection("Backend"));
         AddAudit(services, config.GetSection("Audit"));
+        services.AddAgentScopeInjection(o => config.GetSection("Injection").Bind(o));
     }
 
     public string ResolvePath(string relative) => System.IO.Path.IsPathRooted(relative) ? relative : System.IO.Path.Combine(Path, relative);

@@ -19,6 +19,7 @@ namespace AgentScope.Cli
                 new SweepCommand(io),
                 new AuditCommand(io),
                 new ImportEnvCommand(io),
+                new McpCommand(io),
             };
             root.Options.Add(CliOptions.Home);
             return root;

@@ -1,6 +1,7 @@
 using AgentScope.Agents;
 using AgentScope.Audit;
 using AgentScope.Crypto;
+using AgentScope.Injection;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -31,6 +32,24 @@ public static class AgentScopeServiceCollectionExtensions
         services.TryAddSingleton<ReadRateLimiter>();
         services.TryAddSingleton<VaultCore>();
         services.TryAddSingleton(sp => new AgentScopeAuthenticator(sp.GetRequiredService<VaultCore>()));
+        return services;
+    }
+
+    /// <summary>
+    /// Adds <see cref="InjectedRequestExecutor"/>, the engine behind MCP <c>vault.request</c> and REST <c>POST /v0/request</c>,
+    /// as a singleton with the default handler. Options are validated when it is first resolved.
+    /// </summary>
+    public static IServiceCollection AddAgentScopeInjection(this IServiceCollection services, Action<InjectionOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var builder = services.AddOptions<InjectionOptions>();
+        if (configure is not null)
+        {
+            builder.Configure(configure);
+        }
+
+        services.TryAddSingleton(sp => new InjectedRequestExecutor(sp.GetRequiredService<IOptions<InjectionOptions>>().Value, handler: null,
+            sp.GetService<Microsoft.Extensions.Logging.ILogger<InjectedRequestExecutor>>()));
         return services;
     }
 

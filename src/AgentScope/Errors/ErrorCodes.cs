@@ -16,6 +16,7 @@ public static class ErrorCodes
         ErrorKind.RateLimited => "rate_limited",
         ErrorKind.BackendUnavailable => "backend_unavailable",
         ErrorKind.BackendPermission => "backend_permission_denied",
+        ErrorKind.UpstreamFailed => "upstream_failed",
         _ => "error",
     };
 
@@ -29,18 +30,18 @@ public static class ErrorCodes
         ErrorKind.Conflict => 409,
         ErrorKind.ValueTooLarge => 413,
         ErrorKind.RateLimited => 429,
-        ErrorKind.BackendPermission => 502,
+        ErrorKind.BackendPermission or ErrorKind.UpstreamFailed => 502,
         ErrorKind.BackendUnavailable => 503,
         _ => 500,
     };
 
-    /// <summary>The CLI exit code of a kind: 2 invalid input, 3 not found, 4 unauthenticated/denied/revoked, 5 backend unavailable.</summary>
+    /// <summary>The CLI exit code of a kind: 2 invalid input, 3 not found, 4 unauthenticated/denied/revoked, 5 backend or upstream unavailable.</summary>
     public static int ExitCode(ErrorKind kind) => kind switch
     {
         ErrorKind.InvalidInput or ErrorKind.Conflict or ErrorKind.ValueTooLarge => 2,
         ErrorKind.NotFound => 3,
         ErrorKind.Unauthenticated or ErrorKind.AccessDenied or ErrorKind.AgentRevoked => 4,
-        ErrorKind.RateLimited or ErrorKind.BackendUnavailable or ErrorKind.BackendPermission => 5,
+        ErrorKind.RateLimited or ErrorKind.BackendUnavailable or ErrorKind.BackendPermission or ErrorKind.UpstreamFailed => 5,
         _ => 1,
     };
 

@@ -23,4 +23,6 @@ public enum ErrorKind
     BackendUnavailable,
     /// <summary>The backend rejected AgentScope's own credentials or permissions (HTTP 502, exit 5).</summary>
     BackendPermission,
+    /// <summary>An outbound request made for the agent (injection) could not complete: connection, TLS, timeout (HTTP 502, exit 5).</summary>
+    UpstreamFailed,
 }

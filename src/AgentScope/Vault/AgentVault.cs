@@ -114,9 +114,22 @@ public sealed class AgentVault
     }
 
     /// <summary>Reads a value. A TOTP entry's seed is refused unless a rule sets <c>revealSeed</c>; use <see cref="GetTotpAsync"/>.</summary>
-    public Task<SecretEntry> GetAsync(string label, CancellationToken cancellationToken = default) =>
+    public Task<SecretEntry> GetAsync(string label, CancellationToken cancellationToken = default) => ReadAsync(label, toModel: false, cancellationToken);
+
+    /// <summary>
+    /// Reads a value for an LLM (the MCP <c>vault.get</c> tool): besides <c>read</c>, an allowing rule must set <c>reveal</c>.
+    /// A refusal is an access-denied error, audited like any other.
+    /// </summary>
+    internal Task<SecretEntry> RevealToModelAsync(string label, CancellationToken cancellationToken = default) => ReadAsync(label, toModel: true, cancellationToken);
+
+    private Task<SecretEntry> ReadAsync(string label, bool toModel, CancellationToken cancellationToken) =>
         RunAsync(AuditActions.Read, VaultOperations.Read, label, async (session, decision, ct) =>
         {
+            if (toModel && !decision.Reveal)
+            {
+                throw AgentScopeException.Denied($"'{label}' may not be revealed to a model: no policy rule allowing read on it sets reveal");
+            }
+
             var entry = await ReadLiveAsync(label, ct).ConfigureAwait(false);
             if (entry.Metadata.Kind == SecretKind.Totp && !decision.RevealSeed)
             {
@@ -180,34 +193,59 @@ public sealed class AgentVault
 
     /// <summary>
     /// A value for use in an outbound request to <paramref name="host"/> without disclosure to the caller:
-    /// needs the <c>use</c> operation and a rule whose allowed hosts match.
+    /// needs the <c>use</c> operation and a rule whose allowed hosts match. A TOTP entry's seed is not sent unless a rule
+    /// sets <c>revealSeed</c>; <see cref="UseTotpAsync"/> sends its current code.
     /// </summary>
     internal Task<SecretValue> UseAsync(string label, string host, bool https, bool loopback, CancellationToken cancellationToken = default) =>
+        UseAsync(label, host, https, loopback, totpCode: false, cancellationToken);
+
+    /// <summary>The current TOTP code of a TOTP entry for use in an outbound request (same host rules as <see cref="UseAsync(string, string, bool, bool, CancellationToken)"/>).</summary>
+    internal Task<SecretValue> UseTotpAsync(string label, string host, bool https, bool loopback, CancellationToken cancellationToken = default) =>
+        UseAsync(label, host, https, loopback, totpCode: true, cancellationToken);
+
+    private Task<SecretValue> UseAsync(string label, string host, bool https, bool loopback, bool totpCode, CancellationToken cancellationToken) =>
         RunAsync(AuditActions.Request, VaultOperations.Use, label, async (session, decision, ct) =>
         {
-            var rules = session.Policy.AllowingRules(VaultOperations.Use, label, _core.Now);
-            if (!rules.Any(r => r.AllowedHosts?.Any(p => PolicyHosts.Matches(p, host)) == true && (https || (loopback && r.AllowHttpLoopback))))
+            var target = $"{(https ? "https" : "http")}://{host}";
+            var listing = session.Policy.AllowingRules(VaultOperations.Use, label, _core.Now)
+                .Where(r => r.AllowedHosts?.Any(p => PolicyHosts.Matches(p, host)) == true).ToList();
+            if (listing.Count == 0)
             {
-                throw AgentScopeException.Denied($"'{label}' may not be sent to {(https ? "https" : "http")}://{host}: no rule lists that host in allowedHosts");
+                throw AgentScopeException.Denied($"'{label}' may not be sent to {target}: no rule allowing use on it lists that host in allowedHosts");
+            }
+
+            if (!https && !(loopback && listing.Any(r => r.AllowHttpLoopback)))
+            {
+                throw AgentScopeException.Denied(
+                    $"'{label}' may not be sent to {target}: only https, or plain http to a loopback host whose rule sets allowHttpLoopback");
             }
 
             var entry = await ReadLiveAsync(label, ct).ConfigureAwait(false);
-            return new SecretValue(Decrypt(session, entry));
-        }, audited: false, cancellationToken, detail: host);
+            if (totpCode != (entry.Metadata.Kind == SecretKind.Totp))
+            {
+                if (totpCode)
+                {
+                    throw AgentScopeException.InvalidInput($"'{label}' is not a TOTP entry: send it with {{{{secret:{label}}}}}");
+                }
 
-    /// <summary>The current TOTP code for use in an outbound request (same host rules as <see cref="UseAsync"/>).</summary>
-    internal async Task<SecretValue> UseTotpAsync(string label, string host, bool https, bool loopback, CancellationToken cancellationToken = default)
-    {
-        var seed = await UseAsync(label, host, https, loopback, cancellationToken).ConfigureAwait(false);
-        return new SecretValue(Totp.Compute(TotpParameters.Parse(seed.Reveal()), _core.Now).Code);
-    }
+                if (!decision.RevealSeed)
+                {
+                    throw AgentScopeException.Denied($"'{label}' holds a TOTP seed, which is not sent; send its current code with {{{{totp:{label}}}}}");
+                }
+            }
 
-    /// <summary>Whether policy lets this label be revealed to an LLM (the MCP <c>vault.get</c> tool).</summary>
-    internal async Task<bool> MayRevealAsync(string label, CancellationToken cancellationToken = default)
-    {
-        var session = await SessionAsync(cancellationToken).ConfigureAwait(false);
-        return _isAdmin || session.Policy.Evaluate(VaultOperations.Read, label, _core.Now).Reveal;
-    }
+            var value = Decrypt(session, entry);
+            return new SecretValue(totpCode ? Totp.Compute(TotpParameters.Parse(value), _core.Now).Code : value);
+        }, audited: false, cancellationToken, detail: WithSurface($"use for {(https ? "https" : "http")}://{host}"));
+
+    /// <summary>
+    /// Records how an outbound request that used <paramref name="label"/> ended (method, URL template, status), after the
+    /// fact: the value was already released under a fail-closed record by <c>UseAsync</c>, so this one is best effort.
+    /// </summary>
+    internal ValueTask AuditRequestAsync(string label, string outcome, string detail, string? reason) =>
+        _core.AuditBestEffortAsync(_actor, AuditActions.Request, _agentId, label, outcome, _context, reason, WithSurface(detail));
+
+    private string WithSurface(string detail) => _context.Surface is { Length: > 0 } surface ? $"{surface} {detail}" : detail;
 
     // A label is listed when a rule allows listing it and, if that rule asks for a justification, the call carries one:
     // otherwise requireJustification on list would be bypassed by the whole-vault listing, which has no label to check up front.

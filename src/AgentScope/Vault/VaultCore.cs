@@ -41,11 +41,12 @@ internal sealed class VaultCore
     public int Concurrency => Options.MaxConcurrency ?? Backend.Capabilities.MaxConcurrency;
 
     /// <summary>Records a failure without letting a failing sink hide the original error.</summary>
-    public async ValueTask AuditBestEffortAsync(string actor, string action, string? agentId, string? label, string outcome, AccessContext context, string? reason)
+    public async ValueTask AuditBestEffortAsync(string actor, string action, string? agentId, string? label, string outcome, AccessContext context, string? reason,
+        string? detail = null)
     {
         try
         {
-            await Audit.WriteAsync(actor, action, agentId, label, outcome, context, reason, ct: CancellationToken.None).ConfigureAwait(false);
+            await Audit.WriteAsync(actor, action, agentId, label, outcome, context, reason, detail: detail, ct: CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e)
         {
