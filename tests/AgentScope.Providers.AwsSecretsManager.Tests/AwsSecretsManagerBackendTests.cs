@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using AgentScope.Backends;
+using AgentScope.Testing.Emulators.AwsSecretsManager;
 using Amazon.Runtime;
 
 namespace AgentScope.Providers.AwsSecretsManager.Tests;

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using AgentScope.Audit;
+using AgentScope.Testing.Emulators.AwsSecretsManager;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentScope.Providers.AwsSecretsManager.Tests;

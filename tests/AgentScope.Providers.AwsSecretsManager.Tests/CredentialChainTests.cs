@@ -1,5 +1,6 @@
 using System.Text;
 using AgentScope.Backends;
+using AgentScope.Testing.Emulators.AwsSecretsManager;
 
 namespace AgentScope.Providers.AwsSecretsManager.Tests;
 

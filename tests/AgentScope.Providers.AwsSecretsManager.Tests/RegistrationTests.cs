@@ -1,5 +1,6 @@
 using System.Text;
 using AgentScope.Backends;
+using AgentScope.Testing.Emulators.AwsSecretsManager;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using AgentScope.Backends;
+using AgentScope.Testing.Emulators.AwsSecretsManager;
 using Amazon.Runtime;
 
 namespace AgentScope.Providers.AwsSecretsManager.Tests;

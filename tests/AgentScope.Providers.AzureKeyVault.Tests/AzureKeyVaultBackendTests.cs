@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using AgentScope.Backends;
-using AgentScope.Providers.AzureKeyVault.Tests.Emulator;
+using AgentScope.Testing.Emulators.AzureKeyVault;
 using Azure.Security.KeyVault.Secrets;
 
 namespace AgentScope.Providers.AzureKeyVault.Tests;

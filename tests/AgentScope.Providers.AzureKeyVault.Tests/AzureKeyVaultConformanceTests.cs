@@ -1,6 +1,6 @@
 using AgentScope.Backends;
-using AgentScope.Providers.AzureKeyVault.Tests.Emulator;
 using AgentScope.Testing;
+using AgentScope.Testing.Emulators.AzureKeyVault;
 
 namespace AgentScope.Providers.AzureKeyVault.Tests;
 

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using AgentScope.Audit;
 using AgentScope.Backends;
-using AgentScope.Providers.AzureKeyVault.Tests.Emulator;
+using AgentScope.Testing.Emulators.AzureKeyVault;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentScope.Providers.AzureKeyVault.Tests;

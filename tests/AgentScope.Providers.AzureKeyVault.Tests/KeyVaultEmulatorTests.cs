@@ -1,5 +1,5 @@
 using System.Net;
-using AgentScope.Providers.AzureKeyVault.Tests.Emulator;
+using AgentScope.Testing.Emulators.AzureKeyVault;
 using Azure;
 using Azure.Security.KeyVault.Secrets;
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using AgentScope.Backends;
 using System.Security.Cryptography;
 using AgentScope.Audit;
-using AgentScope.Providers.AzureKeyVault.Tests.Emulator;
+using AgentScope.Testing.Emulators.AzureKeyVault;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 

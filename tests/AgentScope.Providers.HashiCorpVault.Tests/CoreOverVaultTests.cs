@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using AgentScope.Audit;
 using AgentScope.Providers.HashiCorpVault.Internal;
+using AgentScope.Testing.Emulators.HashiCorpVault;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentScope.Providers.HashiCorpVault.Tests;

@@ -1,4 +1,5 @@
 using AgentScope.Backends;
+using AgentScope.Testing.Emulators.HashiCorpVault;
 using static AgentScope.Providers.HashiCorpVault.Tests.TestEntries;
 
 namespace AgentScope.Providers.HashiCorpVault.Tests;

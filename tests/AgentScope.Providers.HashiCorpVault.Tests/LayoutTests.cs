@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using AgentScope.Backends;
+using AgentScope.Testing.Emulators.HashiCorpVault;
 using static AgentScope.Providers.HashiCorpVault.Tests.TestEntries;
 
 namespace AgentScope.Providers.HashiCorpVault.Tests;

@@ -1,5 +1,6 @@
 using System.Text;
 using AgentScope.Backends;
+using AgentScope.Testing.Emulators.HashiCorpVault;
 using static AgentScope.Providers.HashiCorpVault.Tests.TestEntries;
 
 namespace AgentScope.Providers.HashiCorpVault.Tests;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using AgentScope.Backends;
+using AgentScope.Testing.Emulators.HashiCorpVault;
 using static AgentScope.Providers.HashiCorpVault.Tests.TestEntries;
 
 namespace AgentScope.Providers.HashiCorpVault.Tests;

@@ -1,5 +1,6 @@
 using AgentScope.Backends;
 using AgentScope.Providers.HashiCorpVault.Internal;
+using AgentScope.Testing.Emulators.HashiCorpVault;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentScope.Providers.HashiCorpVault.Tests;

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using AgentScope.Providers.AzureKeyVault;
 using Azure.Core.Pipeline;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -13,7 +14,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace AgentScope.Providers.AzureKeyVault.Tests.Emulator;
+namespace AgentScope.Testing.Emulators.AzureKeyVault;
 
 /// <summary>
 /// An in-process emulation of the Azure Key Vault secrets data plane, on a real HTTPS Kestrel server on 127.0.0.1
@@ -54,7 +55,7 @@ namespace AgentScope.Providers.AzureKeyVault.Tests.Emulator;
 /// Error bodies are the KeyVaultError shape <c>{"error":{"code","message","innererror":{"code"}}}</c>; message texts not
 /// quoted above are modelled, not copied.
 /// </summary>
-internal sealed class KeyVaultEmulator : IAsyncDisposable
+public sealed class KeyVaultEmulator : IAsyncDisposable
 {
     public const string AcceptedToken = "emulator-access-token";
     public const string TenantId = "72f988bf-86f1-41af-91ab-2d7cd011db47";
@@ -782,7 +783,7 @@ internal sealed class KeyVaultEmulator : IAsyncDisposable
 }
 
 /// <summary>One request the emulator served.</summary>
-internal sealed record RecordedRequest(string Method, string Path, string Query, string Operation, int Status, DateTimeOffset At);
+public sealed record RecordedRequest(string Method, string Path, string Query, string Operation, int Status, DateTimeOffset At);
 
 /// <summary>What a fault rule sees of a request.</summary>
-internal sealed record EmulatedRequest(string Method, string Path, string Operation, string? DataAction);
+public sealed record EmulatedRequest(string Method, string Path, string Operation, string? DataAction);

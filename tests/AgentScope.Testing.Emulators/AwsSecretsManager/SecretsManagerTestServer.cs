@@ -17,7 +17,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace AgentScope.Providers.AwsSecretsManager.Tests;
+namespace AgentScope.Testing.Emulators.AwsSecretsManager;
 
 /// <summary>
 /// An in-process AWS Secrets Manager: the JSON protocol (awsJson1_1) on a real Kestrel server on 127.0.0.1 (a free port),

@@ -1,10 +1,10 @@
-namespace AgentScope.Providers.AzureKeyVault.Tests.Emulator;
+namespace AgentScope.Testing.Emulators.AzureKeyVault;
 
 /// <summary>
 /// Switches for the failures a real vault produces: throttling (429 + Retry-After), 5xx, 403 for a missing RBAC data
 /// action, latency, and a request-rate limit (Key Vault throttles per vault in windows; here, per second).
 /// </summary>
-internal sealed class KeyVaultFaults
+public sealed class KeyVaultFaults
 {
     private readonly object _gate = new();
     private readonly List<Rule> _rules = [];

@@ -46,7 +46,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace AgentScope.Providers.HashiCorpVault.Tests;
+namespace AgentScope.Testing.Emulators.HashiCorpVault;
 
 /// <summary>A request as the server saw it.</summary>
 public sealed record RecordedRequest(string Method, string Path, string? Namespace, string? Token, bool VaultRequestHeader);

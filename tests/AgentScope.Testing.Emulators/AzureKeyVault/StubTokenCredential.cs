@@ -2,10 +2,10 @@ using System.Collections.Concurrent;
 using Azure.Core;
 using Azure.Identity;
 
-namespace AgentScope.Providers.AzureKeyVault.Tests.Emulator;
+namespace AgentScope.Testing.Emulators.AzureKeyVault;
 
 /// <summary>A credential that hands out a fixed token (or fails like a misconfigured identity) and records what was asked.</summary>
-internal sealed class StubTokenCredential(string token) : TokenCredential
+public sealed class StubTokenCredential(string token) : TokenCredential
 {
     public ConcurrentQueue<TokenRequestContext> Requests { get; } = new();
 

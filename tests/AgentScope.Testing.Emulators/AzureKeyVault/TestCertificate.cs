@@ -3,13 +3,13 @@ using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace AgentScope.Providers.AzureKeyVault.Tests.Emulator;
+namespace AgentScope.Testing.Emulators.AzureKeyVault;
 
 /// <summary>
 /// A self-signed server certificate for 127.0.0.1 made in the test (no openssl, nothing on disk), and a client handler
 /// that trusts exactly it as a root, host name check included. The Key Vault SDK sends bearer tokens over HTTPS only.
 /// </summary>
-internal static class TestCertificate
+public static class TestCertificate
 {
     private static readonly Lazy<X509Certificate2> Shared = new(Create);
 
