@@ -116,7 +116,9 @@ internal static partial class RequestBody
         var message = e.Message;
         if (message.Contains("could not be mapped", StringComparison.Ordinal))
         {
-            return "unknown field" + at;
+            // The path ends with the unknown name, which is not echoed (a confused client may have put a value there).
+            var parent = e.Path is { } p ? p[..Math.Max(1, p.LastIndexOfAny(['.', '[']))] : "$";
+            return "unknown field in " + Names.Describe(parent);
         }
 
         if (message.Contains("missing required properties", StringComparison.Ordinal))
@@ -137,7 +139,7 @@ internal static partial class RequestBody
 
         if (message.Contains("could not be converted", StringComparison.Ordinal))
         {
-            return "wrong type" + at;
+            return at.Length == 0 ? "the request body must be a JSON object" : "wrong type" + at;
         }
 
         var position = e.LineNumber is { } line ? $" (line {line + 1}, byte {e.BytePositionInLine + 1})" : "";
