@@ -115,7 +115,15 @@ internal sealed class ServeCommand : Command
             await ctx.IO.Out.FlushAsync(ct).ConfigureAwait(false);
         }
 
-        await app.RunAsync(ct).ConfigureAwait(false);
+        try
+        {
+            await app.RunAsync(ct).ConfigureAwait(false);
+        }
+        catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+        {
+            throw AgentScopeException.InvalidInput(e.Message + " (pass --urls to listen elsewhere)");
+        }
+
         return CliRunner.Ok;
     }
 }
