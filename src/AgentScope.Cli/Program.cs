@@ -20,6 +20,7 @@ namespace AgentScope.Cli
                 new AuditCommand(io),
                 new ImportEnvCommand(io),
                 new McpCommand(io),
+                new ServeCommand(io),
             };
             root.Options.Add(CliOptions.Home);
             return root;
@@ -39,7 +40,15 @@ namespace AgentScope.Cli
                 return CliRunner.Usage;
             }
 
-            return await parseResult.InvokeAsync(new InvocationConfiguration { Output = io.Out, Error = io.Error }).ConfigureAwait(false);
+            var configuration = new InvocationConfiguration { Output = io.Out, Error = io.Error };
+            if (parseResult.CommandResult.Command is ServeCommand)
+            {
+                // The web host handles SIGINT/SIGTERM itself and lets in-flight requests finish within its shutdown
+                // timeout; System.CommandLine's handler would end the process after 2 seconds.
+                configuration.ProcessTerminationTimeout = null;
+            }
+
+            return await parseResult.InvokeAsync(configuration).ConfigureAwait(false);
         }
     }
 }

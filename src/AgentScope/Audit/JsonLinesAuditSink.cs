@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
@@ -22,6 +24,12 @@ namespace AgentScope.Audit;
 /// record of any other writer first, so the file stays one valid chain. The log is kept open; an append is one
 /// write of the record and one in-place overwrite of the anchor (plus fsync of both when
 /// <see cref="JsonLinesAuditOptions.Durable"/>).
+/// </para>
+/// <para>
+/// Group commit: a writer that finds the gate taken queues its record and waits for the gate; whoever holds the gate
+/// appends its own record and every one queued meanwhile with that single write and anchor update. A waiting writer
+/// whose record was appended that way returns as soon as it gets the gate, without touching the files. So concurrent
+/// writers share the cost of the lock and the I/O, and a write still returns only once its record is written.
 /// </para>
 /// <para>
 /// Fail-closed: any failure to append throws <see cref="AgentScopeException"/> of kind
@@ -51,6 +59,12 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IAuditHealth, 
     private long _lastSeq;
     private long _knownLength = -1; // -1: re-read the tail before the next append
     private bool _disposed;
+
+    // Records of writers waiting for the gate, appended by whoever holds it (see the remarks).
+    private const int MaxBatch = 256;
+    private readonly ConcurrentQueue<Queued> _queue = new();
+    private readonly List<Queued> _batch = new(MaxBatch);
+    private readonly ArrayBufferWriter<byte> _batchLines = new(4096);
 
     /// <summary>Opens (creating when missing) the audit log at <see cref="JsonLinesAuditOptions.Path"/>.</summary>
     /// <param name="options">Where the log lives and how durable an append is.</param>
@@ -121,7 +135,7 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IAuditHealth, 
         // Fast path: gate and OS lock both free, no await.
         if (!_fileLock.Gate.Wait(0, CancellationToken.None))
         {
-            return WriteSlowAsync(auditEvent, gateHeld: false, cancellationToken);
+            return WriteQueuedAsync(new Queued(auditEvent), cancellationToken);
         }
 
         var handedOff = false;
@@ -131,7 +145,7 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IAuditHealth, 
             if (!_fileLock.TryEnter())
             {
                 handedOff = true;
-                return WriteSlowAsync(auditEvent, gateHeld: true, cancellationToken);
+                return WriteSlowAsync(auditEvent, cancellationToken);
             }
 
             try
@@ -347,13 +361,9 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IAuditHealth, 
         return new FileStream(path, options);
     }
 
-    private async ValueTask WriteSlowAsync(AuditEvent auditEvent, bool gateHeld, CancellationToken cancellationToken)
+    /// <summary>The gate is held but another process holds the OS lock: wait for it.</summary>
+    private async ValueTask WriteSlowAsync(AuditEvent auditEvent, CancellationToken cancellationToken)
     {
-        if (!gateHeld)
-        {
-            await _fileLock.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-
         try
         {
             await EnterOsLockAsync(cancellationToken).ConfigureAwait(false);
@@ -369,6 +379,53 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IAuditHealth, 
         finally
         {
             _fileLock.Gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// The gate is taken: queue the record, then wait for the gate. Whoever holds it meanwhile appends queued records
+    /// with its own, so by the time this writer gets the gate its record is usually written already.
+    /// </summary>
+    private async ValueTask WriteQueuedAsync(Queued queued, CancellationToken cancellationToken)
+    {
+        _queue.Enqueue(queued);
+        try
+        {
+            await _fileLock.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            queued.Abandon(); // not written unless a writer already took it
+            throw;
+        }
+
+        try
+        {
+            while (!queued.Done)
+            {
+                await EnterOsLockAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    AppendLocked(null);
+                }
+                finally
+                {
+                    _fileLock.Exit();
+                }
+            }
+        }
+        catch (Exception) when (queued.Abandon())
+        {
+            throw; // failed before any writer took the record: it is not written
+        }
+        finally
+        {
+            _fileLock.Gate.Release();
+        }
+
+        if (queued.Failure is { } failure)
+        {
+            throw failure;
         }
     }
 
@@ -425,23 +482,50 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IAuditHealth, 
         }
     }
 
-    /// <summary>Appends one record. Caller holds the gate and the OS lock.</summary>
-    private void AppendLocked(AuditEvent auditEvent)
+    /// <summary>
+    /// Appends <paramref name="auditEvent"/> (when given) and the records queued by waiting writers, in one write of the
+    /// log and one of the anchor. Caller holds the gate and the OS lock.
+    /// </summary>
+    private void AppendLocked(AuditEvent? auditEvent)
     {
         ThrowIfDisposed();
+        _batch.Clear();
+        while (_batch.Count < MaxBatch && _queue.TryDequeue(out var queued))
+        {
+            if (queued.TryTake())
+            {
+                _batch.Add(queued);
+            }
+        }
+
+        if (auditEvent is null && _batch.Count == 0)
+        {
+            return;
+        }
+
         try
         {
             SyncTail();
-            var length = FormatLine(auditEvent, _lastSeq + 1, out var hashHex);
-            RandomAccess.Write(_log.SafeFileHandle, _line.AsSpan(0, length), _knownLength);
+            _batchLines.ResetWrittenCount();
+            var seq = _lastSeq;
+            if (auditEvent is not null)
+            {
+                AppendLine(auditEvent, ++seq);
+            }
+
+            foreach (var queued in _batch)
+            {
+                AppendLine(queued.Event, ++seq);
+            }
+
+            RandomAccess.Write(_log.SafeFileHandle, _batchLines.WrittenSpan, _knownLength);
             if (_durable)
             {
                 _log.Flush(flushToDisk: true);
             }
 
-            _knownLength += length;
-            _lastSeq++;
-            hashHex.CopyTo(_lastHashAscii);
+            _knownLength += _batchLines.WrittenCount;
+            _lastSeq = seq;
             _lastHash = Encoding.ASCII.GetString(_lastHashAscii);
 
             AuditRecordFormat.FormatAnchor(_lastSeq, _lastHashAscii, _anchorBuffer);
@@ -453,14 +537,33 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IAuditHealth, 
         }
         catch (Exception ex)
         {
-            _knownLength = -1; // re-read the tail before trying again
-            if (ex is AgentScopeException)
+            _knownLength = -1; // re-read the tail (and so the last seq and hash) before trying again
+            var failure = ex as AgentScopeException ?? AgentScopeException.Unavailable("audit sink unavailable: cannot append to the audit log", ex);
+            foreach (var queued in _batch)
             {
-                throw;
+                queued.Complete(failure);
             }
 
-            throw AgentScopeException.Unavailable("audit sink unavailable: cannot append to the audit log", ex);
+            _batch.Clear();
+            throw failure;
         }
+
+        foreach (var queued in _batch)
+        {
+            queued.Complete(null);
+        }
+
+        _batch.Clear();
+    }
+
+    /// <summary>Formats the record after the last one (its prev is <see cref="_lastHash"/>) into the batch.</summary>
+    private void AppendLine(AuditEvent auditEvent, long seq)
+    {
+        var length = FormatLine(auditEvent, seq, out var hashHex);
+        _line.AsSpan(0, length).CopyTo(_batchLines.GetSpan(length));
+        _batchLines.Advance(length);
+        hashHex.CopyTo(_lastHashAscii);
+        _lastHash = Encoding.ASCII.GetString(_lastHashAscii);
     }
 
     /// <summary>Serialises the record into <see cref="_line"/>, appending its hash; returns the line's length.</summary>
@@ -715,6 +818,32 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IAuditHealth, 
         }
 
         public void Dispose() => _chain.Dispose();
+    }
+
+    /// <summary>A record queued by a writer that found the gate taken.</summary>
+    private sealed class Queued(AuditEvent auditEvent)
+    {
+        private const int Waiting = 0, Taken = 1, Abandoned = 2;
+        private int _state;
+
+        public AuditEvent Event { get; } = auditEvent;
+
+        /// <summary>Set, with <see cref="Failure"/>, by the writer that took the record, before it releases the gate.</summary>
+        public bool Done { get; private set; }
+
+        public AgentScopeException? Failure { get; private set; }
+
+        /// <summary>A writer holding the gate claims the record; false when its writer gave up on it.</summary>
+        public bool TryTake() => Interlocked.CompareExchange(ref _state, Taken, Waiting) == Waiting;
+
+        /// <summary>Its writer gives up (cancelled or failed): true when no writer had taken it, so it will never be written.</summary>
+        public bool Abandon() => Interlocked.CompareExchange(ref _state, Abandoned, Waiting) == Waiting;
+
+        public void Complete(AgentScopeException? failure)
+        {
+            Failure = failure;
+            Done = true;
+        }
     }
 
     private readonly record struct LogLine(long Number, ReadOnlyMemory<byte> Bytes, bool Terminated);

@@ -51,6 +51,61 @@ public sealed class JsonLinesAuditConcurrencyTests : IDisposable
     }
 
     [Fact]
+    public async Task A_write_among_many_concurrent_ones_returns_only_once_its_record_is_in_the_log()
+    {
+        using var sink = _files.Open();
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var missing = 0;
+        var writers = Task.WhenAll(Enumerable.Range(0, 32).Select(t => Task.Run(async () =>
+        {
+            await start.Task;
+            for (var i = 0; i < 20; i++)
+            {
+                var n = (t * 20) + i;
+                await sink.WriteAsync(AuditTestFiles.Event(n)); // queued behind other writers, appended in their batches
+                var log = await File.ReadAllTextAsync(_files.LogPath);
+                if (!log.Contains($"\"requestId\":\"req-{n}\"", StringComparison.Ordinal))
+                {
+                    Interlocked.Increment(ref missing);
+                }
+            }
+        })));
+        start.SetResult();
+        await writers;
+
+        Assert.Equal(0, missing);
+        await AssertOneValidChainAsync(sink, 32 * 20);
+    }
+
+    [Fact]
+    public async Task Writers_queued_when_the_sink_is_disposed_fail_instead_of_waiting_forever()
+    {
+        var sink = _files.Open();
+        var writers = Enumerable.Range(0, 32).Select(t => Task.Run(async () =>
+        {
+            for (var i = 0; ; i++)
+            {
+                try
+                {
+                    await sink.WriteAsync(AuditTestFiles.Event((t * 100_000) + i));
+                }
+                catch (AgentScopeException e) when (e.Kind == ErrorKind.BackendUnavailable)
+                {
+                    return;
+                }
+            }
+        })).ToArray();
+
+        await Task.Delay(100);
+        sink.Dispose();
+        var all = Task.WhenAll(writers);
+        Assert.Same(all, await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(10))));
+
+        using var reopened = _files.Open();
+        Assert.True((await reopened.VerifyAsync()).Valid);
+    }
+
+    [Fact]
     public async Task Two_sinks_on_one_path_interleaving_writes_make_one_valid_chain()
     {
         using var first = _files.Open();

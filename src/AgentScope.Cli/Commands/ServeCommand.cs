@@ -1,0 +1,129 @@
+using System.CommandLine;
+using AgentScope.Server;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+
+namespace AgentScope.Cli.Commands;
+
+/// <summary>
+/// <c>agentscope serve</c>: the vault server on Kestrel over the home's store. On a home with no configuration it first
+/// creates one on the Local store and prints the admin key once, alone on stdout (like <c>init</c>). Logs go to stderr.
+/// Settings: the options below, else the <c>Server</c> section of agentscope.json (<c>Urls</c>, <c>AgentRequestsPerMinute</c>,
+/// <c>AdminRequestsPerMinute</c>, <c>FailedAuthenticationsPerMinute</c>, <c>MaxRequestBodyBytes</c>, <c>IdentityCacheTtl</c>,
+/// <c>ShutdownTimeout</c>, ...), and <c>Logging</c> / <c>Kestrel</c> sections as in any ASP.NET Core application.
+/// </summary>
+internal sealed class ServeCommand : Command
+{
+    public const string DefaultUrls = "http://127.0.0.1:8787";
+    private static readonly TimeSpan DefaultShutdownTimeout = TimeSpan.FromSeconds(30);
+
+    public Option<string?> Urls { get; } = new("--urls")
+    {
+        Description = $"Where to listen, ';'-separated (default: Server:Urls in agentscope.json, else {DefaultUrls})",
+    };
+
+    public Option<int?> RateLimitPerAgent { get; } = new("--rate-limit-per-agent")
+    {
+        Description = "Requests per minute per agent (default 200; 0 removes the limit, e.g. for benchmarks)",
+    };
+
+    public Option<int?> RateLimitFailedAuth { get; } = new("--rate-limit-failed-auth")
+    {
+        Description = "Failed authentications per minute per client address (default 60; 0 removes the limit)",
+    };
+
+    public Option<string?> IdentityCacheTtl { get; } = new("--identity-cache-ttl")
+    {
+        Description = "How long an identity (keys, status, policy) is cached: bounds how late other replicas see a revoke (default 5s)",
+    };
+
+    public ServeCommand(CliIO io) : base("serve", "Run the vault server: the /v0/vault REST API for agents and the admin API")
+    {
+        Options.Add(Urls);
+        Options.Add(RateLimitPerAgent);
+        Options.Add(RateLimitFailedAuth);
+        Options.Add(IdentityCacheTtl);
+        this.SetAction(io, RunAsync);
+    }
+
+    private async Task<int> RunAsync(CliContext ctx, CancellationToken ct)
+    {
+        var home = ctx.Home;
+        var created = !home.IsConfigured;
+        if (created)
+        {
+            home.CreateLocal();
+        }
+
+        var settings = home.LoadConfiguration();
+        var server = settings.GetSection("Server");
+        var ttl = ctx.GetValue(IdentityCacheTtl) is { } text ? Durations.Parse(text) : (TimeSpan?)null;
+
+        // No appsettings.json reload: its file watcher would cover the whole home and wake up on every audit append.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+            ContentRootPath = home.Path,
+        });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Logging:LogLevel:Default"] = "Information",
+            ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+            ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
+        });
+        builder.Configuration.AddConfiguration(settings); // agentscope.json may tune Logging and Kestrel too
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.UseUtcTimestamp = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+        });
+        builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace); // stdout is for the admin key
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.WebHost.UseUrls(ctx.GetValue(Urls) ?? server["Urls"] ?? DefaultUrls);
+        builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = server.GetValue("ShutdownTimeout", DefaultShutdownTimeout));
+
+        home.AddServices(builder.Services);
+        builder.Services.AddAgentScopeServer(o =>
+        {
+            server.Bind(o);
+            o.AgentRequestsPerMinute = ctx.GetValue(RateLimitPerAgent) ?? o.AgentRequestsPerMinute;
+            o.FailedAuthenticationsPerMinute = ctx.GetValue(RateLimitFailedAuth) ?? o.FailedAuthenticationsPerMinute;
+            o.IdentityCacheTtl = ttl ?? o.IdentityCacheTtl;
+        });
+
+        await using var app = builder.Build();
+        app.UseAgentScope();
+        app.MapAgentScope();
+
+        // Before listening: a new store gets its first admin key, shown once.
+        var adminKey = await app.Services.GetRequiredService<AgentScopeAuthenticator>().InitializeAsync(ct).ConfigureAwait(false);
+        if (adminKey is not null)
+        {
+            await ctx.IO.Error.WriteLineAsync(created
+                ? $"Initialised {home.Path} (Local store, master key in keys/master.key)."
+                : $"Initialised the store configured in {home.ConfigPath}.").ConfigureAwait(false);
+            await ctx.IO.Error.WriteLineAsync("The admin key for the admin API follows; it is shown only once:").ConfigureAwait(false);
+            await ctx.IO.Out.WriteLineAsync(adminKey).ConfigureAwait(false);
+            await ctx.IO.Out.FlushAsync(ct).ConfigureAwait(false);
+        }
+
+        try
+        {
+            await app.RunAsync(ct).ConfigureAwait(false);
+        }
+        catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+        {
+            throw AgentScopeException.InvalidInput(e.Message + " (pass --urls to listen elsewhere)");
+        }
+
+        return CliRunner.Ok;
+    }
+}
