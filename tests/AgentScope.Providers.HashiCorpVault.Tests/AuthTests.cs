@@ -1,3 +1,4 @@
+using AgentScope.Testing;
 using AgentScope.Backends;
 using AgentScope.Testing.Emulators.HashiCorpVault;
 using static AgentScope.Providers.HashiCorpVault.Tests.TestEntries;
