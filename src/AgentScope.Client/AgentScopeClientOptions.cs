@@ -19,9 +19,11 @@ public sealed class AgentScopeClientOptions
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Fills unset values from the environment and reports every problem together.</summary>
-    public void ApplyDefaultsAndValidate()
+    public void ApplyDefaultsAndValidate() => ApplyDefaultsAndValidate(Environment.GetEnvironmentVariable);
+
+    internal void ApplyDefaultsAndValidate(Func<string, string?> environment)
     {
-        if (Endpoint is null && Environment.GetEnvironmentVariable("AGENTSCOPE_URL") is { Length: > 0 } url &&
+        if (Endpoint is null && environment("AGENTSCOPE_URL") is { Length: > 0 } url &&
             Uri.TryCreate(url, UriKind.Absolute, out var fromEnv))
         {
             Endpoint = fromEnv;
@@ -29,7 +31,7 @@ public sealed class AgentScopeClientOptions
 
         if (string.IsNullOrWhiteSpace(ApiKey))
         {
-            ApiKey = Environment.GetEnvironmentVariable("AGENTSCOPE_API_KEY")?.Trim();
+            ApiKey = environment("AGENTSCOPE_API_KEY")?.Trim();
         }
 
         var problems = new List<string>();
