@@ -18,6 +18,12 @@ public sealed class AgentScopeClientOptions
     /// <summary>Per-attempt timeout. Default 10 s.</summary>
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long an injected request (<c>POST /v0/request</c>) may take in all: longer than the server's own limit on the
+    /// upstream exchange (<c>Injection:Timeout</c>, 30 s by default), so that its answer, not this one, says why. Default 60 s.
+    /// </summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Fills unset values from the environment and reports every problem together.</summary>
     public void ApplyDefaultsAndValidate() => ApplyDefaultsAndValidate(Environment.GetEnvironmentVariable);
 
@@ -50,9 +56,9 @@ public sealed class AgentScopeClientOptions
             problems.Add("MaxRetries must be between 0 and 10");
         }
 
-        if (RetryDelay < TimeSpan.Zero || AttemptTimeout <= TimeSpan.Zero)
+        if (RetryDelay < TimeSpan.Zero || AttemptTimeout <= TimeSpan.Zero || RequestTimeout <= TimeSpan.Zero)
         {
-            problems.Add("RetryDelay must not be negative and AttemptTimeout must be positive");
+            problems.Add("RetryDelay must not be negative, and AttemptTimeout and RequestTimeout must be positive");
         }
 
         if (problems.Count > 0)

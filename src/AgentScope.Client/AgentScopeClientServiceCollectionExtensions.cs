@@ -28,6 +28,11 @@ public static class AgentScopeClientServiceCollectionExtensions
         {
             // The resilience pipeline owns per-attempt timeouts; the HttpClient's own timeout must not cut retries short.
             http.Timeout = Timeout.InfiniteTimeSpan;
+        }).ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+        {
+            // A justification may be written in any language; every other header stays ASCII.
+            RequestHeaderEncodingSelector = (name, _) =>
+                string.Equals(name, AgentScopeClient.JustificationHeader, StringComparison.OrdinalIgnoreCase) ? System.Text.Encoding.UTF8 : null,
         });
     }
 }

@@ -11,12 +11,13 @@ using ModelContextProtocol.Server;
 namespace AgentScope.Mcp;
 
 /// <summary>
-/// The six vault tools, bound to one authenticated agent. Each call runs on that agent's <see cref="AgentVault"/> with
-/// the <c>mcp</c> surface in its audit records, so policy and audit apply exactly as over REST; failures become tool
-/// errors (<c>isError</c>) carrying the stable error code and a message that never holds a value.
+/// The six vault tools, bound to one authenticated agent. Each call runs on that agent's vault through
+/// <see cref="IVaultToolsBackend"/> (in process with the <c>mcp</c> surface in its audit records, or on a server over
+/// REST), so policy and audit apply exactly as over REST; failures become tool errors (<c>isError</c>) carrying the
+/// stable error code and a message that never holds a value.
 /// </summary>
 [McpServerToolType]
-internal sealed class VaultTools(AgentVault vault, InjectedRequestExecutor executor, ILogger logger)
+internal sealed class VaultTools(IVaultToolsBackend backend, ILogger logger)
 {
     private const string JustificationText = "Why this access is needed; recorded in the audit trail (some policies require it).";
     private const string LabelText = "The label: 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit. Case-sensitive.";
@@ -40,21 +41,8 @@ internal sealed class VaultTools(AgentVault vault, InjectedRequestExecutor execu
         [Description("Request body: a string sent as is (Content-Type from headers; JSON if it starts with { or [, else text), or any JSON value, sent as application/json. May hold placeholders.")] JsonElement? body = null,
         [Description(JustificationText)] string? justification = null,
         CancellationToken cancellationToken = default) =>
-        RunAsync("vault.request", McpJson.Default.InjectedResponse, async () =>
-        {
-            string? text = null;
-            if (body is { ValueKind: not (JsonValueKind.Null or JsonValueKind.Undefined) } b)
-            {
-                text = b.ValueKind == JsonValueKind.String ? b.GetString() : b.GetRawText();
-                if (b.ValueKind != JsonValueKind.String && headers?.Keys.Any(k => k.Equals("Content-Type", StringComparison.OrdinalIgnoreCase)) != true)
-                {
-                    headers = new Dictionary<string, string>(headers ?? []) { ["Content-Type"] = "application/json" };
-                }
-            }
-
-            var request = new InjectedRequest { Method = method, Url = url, Headers = headers, Query = query, Body = text };
-            return await executor.SendAsync(Vault(context, justification), request, cancellationToken).ConfigureAwait(false);
-        });
+        RunAsync("vault.request", McpJson.Default.InjectedResponse, () =>
+            backend.RequestAsync(Call(context, justification), InjectedRequestJson.Create(method, url, headers, query, body), cancellationToken));
 
     [McpServerTool(Name = "vault.list", Title = "List labels", ReadOnly = true, Idempotent = true, OpenWorld = false)]
     [Description("List the labels in your vault with kind, version and dates. Never returns values. Use a label with vault.request ({{secret:LABEL}}) or vault.totp.")]
@@ -62,11 +50,7 @@ internal sealed class VaultTools(AgentVault vault, InjectedRequestExecutor execu
         RequestContext<CallToolRequestParams> context,
         [Description(JustificationText)] string? justification = null,
         CancellationToken cancellationToken = default) =>
-        RunAsync("vault.list", McpJson.Default.LabelsResult, async () =>
-        {
-            var labels = await Vault(context, justification).ListAsync(cancellationToken).ConfigureAwait(false);
-            return new LabelsResult([.. labels.Select(l => new LabelInfo(l.Label, Kind(l.Kind), l.Version, l.UpdatedAt, l.ExpiresAt))]);
-        });
+        RunAsync("vault.list", McpJson.Default.LabelsResult, () => backend.ListAsync(Call(context, justification), cancellationToken));
 
     [McpServerTool(Name = "vault.totp", Title = "Current TOTP code", ReadOnly = true, OpenWorld = false)]
     [Description("The current one-time code (RFC 6238) of a TOTP entry, and how many seconds it stays valid. The seed never leaves the vault. To send a code in a request without seeing it, use {{totp:LABEL}} in vault.request instead.")]
@@ -75,11 +59,7 @@ internal sealed class VaultTools(AgentVault vault, InjectedRequestExecutor execu
         [Description(LabelText)] string label,
         [Description(JustificationText)] string? justification = null,
         CancellationToken cancellationToken = default) =>
-        RunAsync("vault.totp", McpJson.Default.TotpResult, async () =>
-        {
-            var code = await Vault(context, justification).GetTotpAsync(label, cancellationToken).ConfigureAwait(false);
-            return new TotpResult(code.Code, code.Remaining);
-        });
+        RunAsync("vault.totp", McpJson.Default.TotpResult, () => backend.GetTotpAsync(Call(context, justification), label, cancellationToken));
 
     [McpServerTool(Name = "vault.get", Title = "Reveal a value", ReadOnly = true, OpenWorld = false)]
     [Description("Return a secret's value to you. Refused unless the policy explicitly allows revealing that label to a model (off by default): to USE a secret, call vault.request with {{secret:LABEL}} instead, which never shows you the value.")]
@@ -88,11 +68,7 @@ internal sealed class VaultTools(AgentVault vault, InjectedRequestExecutor execu
         [Description(LabelText)] string label,
         [Description(JustificationText)] string? justification = null,
         CancellationToken cancellationToken = default) =>
-        RunAsync("vault.get", McpJson.Default.SecretResult, async () =>
-        {
-            var entry = await Vault(context, justification).RevealToModelAsync(label, cancellationToken).ConfigureAwait(false);
-            return new SecretResult(entry.Label, entry.Value.Reveal(), Kind(entry.Kind), entry.Version, entry.UpdatedAt, entry.ExpiresAt);
-        });
+        RunAsync("vault.get", McpJson.Default.SecretResult, () => backend.RevealToModelAsync(Call(context, justification), label, cancellationToken));
 
     [McpServerTool(Name = "vault.store", Title = "Store a value", Destructive = true, Idempotent = false, OpenWorld = false)]
     [Description("Create or overwrite (rotate) a secret under a label. Note: a value you pass here is one you already know; to keep a credential out of the conversation, have a person store it with the agentscope CLI instead.")]
@@ -104,7 +80,7 @@ internal sealed class VaultTools(AgentVault vault, InjectedRequestExecutor execu
         [Description("Optional expiry (ISO 8601, e.g. 2030-01-01T00:00:00Z); afterwards the label reads as not found.")] DateTimeOffset? expiresAt = null,
         [Description(JustificationText)] string? justification = null,
         CancellationToken cancellationToken = default) =>
-        RunAsync("vault.store", McpJson.Default.StoreToolResult, async () =>
+        RunAsync("vault.store", McpJson.Default.StoreToolResult, () =>
         {
             var options = new StoreOptions
             {
@@ -116,8 +92,7 @@ internal sealed class VaultTools(AgentVault vault, InjectedRequestExecutor execu
                 },
                 ExpiresAt = expiresAt,
             };
-            var result = await Vault(context, justification).StoreAsync(label, new SecretValue(value), options, cancellationToken).ConfigureAwait(false);
-            return new StoreToolResult(result.Label, result.Version, result.UpdatedAt, result.Created);
+            return backend.StoreAsync(Call(context, justification), label, new SecretValue(value), options, cancellationToken);
         });
 
     [McpServerTool(Name = "vault.delete", Title = "Delete a label", Destructive = true, Idempotent = true, OpenWorld = false)]
@@ -129,18 +104,16 @@ internal sealed class VaultTools(AgentVault vault, InjectedRequestExecutor execu
         CancellationToken cancellationToken = default) =>
         RunAsync("vault.delete", McpJson.Default.DeleteResult, async () =>
         {
-            await Vault(context, justification).DeleteAsync(label, cancellationToken).ConfigureAwait(false);
+            await backend.DeleteAsync(Call(context, justification), label, cancellationToken).ConfigureAwait(false);
             return new DeleteResult(label, true);
         });
 
-    private AgentVault Vault(RequestContext<CallToolRequestParams> context, string? justification) => vault.WithContext(new AccessContext
+    private static AccessContext Call(RequestContext<CallToolRequestParams> context, string? justification) => new()
     {
         Surface = "mcp",
         RequestId = $"mcp-{SessionId}-{context.JsonRpcRequest.Id}",
         Justification = string.IsNullOrWhiteSpace(justification) ? null : justification,
-    });
-
-    private static string Kind(SecretKind kind) => kind == SecretKind.Totp ? "totp" : "generic";
+    };
 
     // Results are JSON text. Failures are isError results rather than exceptions (which the protocol library would log
     // as server faults): the stable code and the core's message, which never holds a value.
@@ -163,9 +136,9 @@ internal sealed class VaultTools(AgentVault vault, InjectedRequestExecutor execu
         }
     }
 
-    private static string Hint(string tool, AgentScopeException e) => tool == "vault.get" && e.Kind == ErrorKind.AccessDenied
-        ? ". Use vault.request with {{secret:LABEL}} in a header, the URL or the body instead: AgentScope sends the value to a host the policy allows without showing it to you."
-        : "";
+    // A server in remote mode already added the hint to its refusal.
+    private static string Hint(string tool, AgentScopeException e) =>
+        tool == "vault.get" && e.Kind == ErrorKind.AccessDenied && !e.Message.Contains(RevealHint.Text, StringComparison.Ordinal) ? ". " + RevealHint.Text : "";
 
     private static CallToolResult Text(string text, bool isError) => new() { Content = [new TextContentBlock { Text = text }], IsError = isError };
 }

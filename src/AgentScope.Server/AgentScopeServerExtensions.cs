@@ -1,6 +1,7 @@
 using AgentScope.Server.Admin;
 using AgentScope.Server.Health;
 using AgentScope.Server.Http;
+using AgentScope.Server.Injection;
 using AgentScope.Server.Json;
 using AgentScope.Server.RateLimiting;
 using AgentScope.Server.Vault;
@@ -27,7 +28,8 @@ public static class AgentScopeServerExtensions
 {
     /// <summary>
     /// Adds the server's services: options (validated at start), ASP.NET Core's rate limiter with the per-agent and
-    /// per-admin-key policies, the failed-authentication limiter, the OpenAPI document <c>v1</c>, and the start-up sweep.
+    /// per-admin-key policies, the failed-authentication limiter, the OpenAPI document <c>v1</c>, the start-up sweep, and the
+    /// injection engine behind <c>POST /v0/request</c> unless one is registered already (<c>AddAgentScopeInjection</c>).
     /// The core (<c>AddAgentScope</c>), a backend and an audit sink must be registered too.
     /// </summary>
     public static IServiceCollection AddAgentScopeServer(this IServiceCollection services, Action<AgentScopeServerOptions>? configure = null)
@@ -49,13 +51,18 @@ public static class AgentScopeServerExtensions
             }
         });
         services.TryAddSingleton<FailedAuthenticationLimiter>();
+        services.AddAgentScopeInjection(); // TryAdd: an executor the application registered, with its options, is kept
         services.AddRateLimiter(o =>
         {
             o.AddPolicy<string, AgentRateLimitPolicy>(RateLimitPolicies.Agent);
             o.AddPolicy<string, AdminRateLimitPolicy>(RateLimitPolicies.Admin);
         });
         // The OpenAPI schemas come from the same source-generated contracts the endpoints write.
-        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Add(ServerJson.Default));
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.TypeInfoResolverChain.Add(ServerJson.Default);
+            o.SerializerOptions.TypeInfoResolverChain.Add(RequestJson.Default);
+        });
         services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "AgentScope";
@@ -83,7 +90,7 @@ public static class AgentScopeServerExtensions
     }
 
     /// <summary>
-    /// Maps the agent API (<c>/v0/vault</c>), the admin API (<c>/v0/agents</c>, <c>/v0/sweep</c>, <c>/v0/audit</c>),
+    /// Maps the agent API (<c>/v0/vault</c>, <c>/v0/request</c>), the admin API (<c>/v0/agents</c>, <c>/v0/sweep</c>, <c>/v0/audit</c>),
     /// <c>/healthz</c>, <c>/readyz</c> and, unless turned off, the OpenAPI document at <c>/openapi/v1.json</c>.
     /// </summary>
     public static IEndpointConventionBuilder MapAgentScope(this IEndpointRouteBuilder endpoints)
@@ -93,6 +100,7 @@ public static class AgentScopeServerExtensions
         var group = endpoints.MapGroup("");
         group.MapHealthApi();
         group.MapVaultApi();
+        group.MapRequestApi();
         group.MapAdminApi();
         if (options.MapOpenApi)
         {

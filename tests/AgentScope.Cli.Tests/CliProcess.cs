@@ -34,6 +34,7 @@ public sealed class CliProcess : IDisposable
 
         psi.Environment["AGENTSCOPE_HOME"] = Home;
         psi.Environment.Remove("AGENTSCOPE_API_KEY");
+        psi.Environment.Remove("AGENTSCOPE_URL"); // it would send mcp to a server instead of the home
         if (apiKey is not null)
         {
             psi.Environment["AGENTSCOPE_API_KEY"] = apiKey;

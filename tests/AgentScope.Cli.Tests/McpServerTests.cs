@@ -73,7 +73,7 @@ public sealed class McpHomeFixture : IAsyncLifetime
             Name = "agentscope",
             Command = "dotnet",
             Arguments = [Path.Combine(AppContext.BaseDirectory, "agentscope.dll"), "mcp"],
-            EnvironmentVariables = new Dictionary<string, string?> { ["AGENTSCOPE_HOME"] = Cli.Home, ["AGENTSCOPE_API_KEY"] = key ?? Key },
+            EnvironmentVariables = new Dictionary<string, string?> { ["AGENTSCOPE_HOME"] = Cli.Home, ["AGENTSCOPE_API_KEY"] = key ?? Key, ["AGENTSCOPE_URL"] = null },
             StandardErrorLines = stderr.Enqueue,
         });
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));

@@ -53,7 +53,7 @@ public sealed class ServeProcessTests : IDisposable
 
     private ServeProcess Start(int port) => new(_cli.Home, port);
 
-    private static async Task WaitHealthyAsync(HttpClient http, ServeProcess serve)
+    internal static async Task WaitHealthyAsync(HttpClient http, ServeProcess serve)
     {
         for (var i = 0; i < 120; i++)
         {
@@ -75,14 +75,15 @@ public sealed class ServeProcessTests : IDisposable
         throw new TimeoutException("serve did not become healthy: " + serve.Stderr);
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private sealed class ServeProcess : IDisposable
+    /// <summary>A running <c>agentscope serve</c> (also used by the MCP remote-mode tests).</summary>
+    internal sealed class ServeProcess : IDisposable
     {
         private readonly Process _process;
         private readonly System.Text.StringBuilder _stdout = new();

@@ -73,7 +73,7 @@ public sealed class SecretHygieneTests
             .Where(e => e.RoutePattern.RawText is { } p && !p.StartsWith("/openapi", StringComparison.Ordinal))
             .SelectMany(e => (e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()?.HttpMethods ?? []).Select(m => (Path: e.RoutePattern.RawText!.TrimEnd('/'), Method: m)))
             .ToList();
-        Assert.True(routes.Count == 16, string.Join("; ", routes));
+        Assert.True(routes.Count == 17, string.Join("; ", routes));
         foreach (var (path, method) in routes)
         {
             Assert.True(paths.ContainsKey(path), $"{path} missing from the OpenAPI document");
@@ -83,10 +83,12 @@ public sealed class SecretHygieneTests
         string[] expected =
         [
             "POST /v0/vault", "GET /v0/vault", "POST /v0/vault/batch-get", "GET /v0/vault/{label}", "DELETE /v0/vault/{label}",
-            "GET /v0/vault/{label}/totp", "POST /v0/agents", "GET /v0/agents", "GET /v0/agents/{id}", "PUT /v0/agents/{id}/policy",
+            "GET /v0/vault/{label}/totp", "POST /v0/request", "POST /v0/agents", "GET /v0/agents", "GET /v0/agents/{id}", "PUT /v0/agents/{id}/policy",
             "POST /v0/agents/{id}/keys", "DELETE /v0/agents/{id}", "POST /v0/sweep", "GET /v0/audit", "GET /healthz", "GET /readyz",
         ];
         Assert.Equal(expected.Order(), routes.Select(r => $"{r.Method} {r.Path}").Order());
         Assert.NotNull(paths["/v0/vault"]!["post"]!["requestBody"]);
+        Assert.NotNull(paths["/v0/request"]!["post"]!["requestBody"]);
+        Assert.Contains(paths["/v0/vault/{label}"]!["get"]!["parameters"]!.AsArray(), p => p!["name"]!.GetValue<string>() == "X-AgentScope-Reveal-To");
     }
 }

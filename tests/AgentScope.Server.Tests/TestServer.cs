@@ -43,7 +43,9 @@ public sealed class TestServer : IAsyncDisposable
     public CapturingLoggerProvider Logs { get; }
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<TestServer> StartAsync(Action<AgentScopeServerOptions>? configure = null)
+    /// <param name="configure">Server options; rate limits are raised unless set here.</param>
+    /// <param name="services">More registrations, made before <c>AddAgentScopeServer</c> (e.g. <c>AddAgentScopeInjection</c>).</param>
+    public static async Task<TestServer> StartAsync(Action<AgentScopeServerOptions>? configure = null, Action<IServiceCollection>? services = null)
     {
         var dir = Directory.CreateTempSubdirectory("agentscope-server-test-").FullName;
         var logs = new CapturingLoggerProvider();
@@ -62,6 +64,7 @@ public sealed class TestServer : IAsyncDisposable
         builder.Services.AddSingleton<ISecretBackend>(backend);
         builder.Services.AddSingleton<IAuditSink>(audit);
         builder.Services.AddSingleton<IAuditTrail>(trail);
+        services?.Invoke(builder.Services);
         builder.Services.AddAgentScopeServer(o =>
         {
             o.AgentRequestsPerMinute = 10_000;

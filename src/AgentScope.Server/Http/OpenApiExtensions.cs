@@ -43,7 +43,7 @@ internal static class OpenApiExtensions
         {
             Type = SecuritySchemeType.Http,
             Scheme = "bearer",
-            Description = "An agent key (ask_...) for /v0/vault; an admin key (asa_...) for /v0/agents, /v0/sweep and /v0/audit.",
+            Description = "An agent key (ask_...) for /v0/vault and /v0/request; an admin key (asa_...) for /v0/agents, /v0/sweep and /v0/audit.",
         };
     }
 }

@@ -48,6 +48,7 @@ internal static class VaultApi
         group.MapGet("/{label}", GetAsync)
             .WithName("GetSecret")
             .WithSummary("Read a label's value")
+            .AcceptsRevealToHeader()
             .Produces<SecretResponse>()
             .ProducesErrors(400, 401, 403, 404, 429, 503);
 
@@ -81,7 +82,7 @@ internal static class VaultApi
 
     internal static async Task<JsonHttpResult<SecretResponse>> GetAsync(string label, HttpContext context, CancellationToken cancellationToken)
     {
-        var entry = await context.Vault().GetAsync(label, cancellationToken).ConfigureAwait(false);
+        var entry = await RevealTo.ReadAsync(context, label, cancellationToken).ConfigureAwait(false);
         return TypedResults.Json(SecretResponse.From(entry), ServerJson.Default.SecretResponse);
     }
 
