@@ -27,7 +27,8 @@ public static class AgentScopeServerExtensions
 {
     /// <summary>
     /// Adds the server's services: options (validated at start), ASP.NET Core's rate limiter with the per-agent and
-    /// per-admin-key policies, the failed-authentication limiter, the OpenAPI document <c>v1</c>, and the start-up sweep.
+    /// per-admin-key policies, the failed-authentication limiter, the readiness check (the backend, and the audit sink when
+    /// it registers <see cref="Audit.IAuditHealth"/>), the OpenAPI document <c>v1</c>, and the start-up sweep.
     /// The core (<c>AddAgentScope</c>), a backend and an audit sink must be registered too.
     /// </summary>
     public static IServiceCollection AddAgentScopeServer(this IServiceCollection services, Action<AgentScopeServerOptions>? configure = null)
@@ -49,6 +50,7 @@ public static class AgentScopeServerExtensions
             }
         });
         services.TryAddSingleton<FailedAuthenticationLimiter>();
+        services.TryAddSingleton<ReadinessCheck>();
         services.AddRateLimiter(o =>
         {
             o.AddPolicy<string, AgentRateLimitPolicy>(RateLimitPolicies.Agent);
