@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using AgentScope.Audit;
 
 namespace AgentScope.Server.Json;
@@ -99,7 +100,15 @@ internal sealed record RevokeResponse(string Id, int Destroyed);
 
 internal sealed record SweepResponse(IReadOnlyList<string> RevokesFinished, int OrphansFound, int Deleted, bool DryRun);
 
-internal sealed record AuditEventsResponse(IReadOnlyList<AuditEvent> Events);
+/// <summary>A page of the audit trail (<c>GET /v0/audit</c>).</summary>
+/// <param name="Events">The events, oldest first, each with its seq.</param>
+/// <param name="Next">
+/// When the query had <c>after</c> and more events match: the <c>after</c> of the next page (the seq of this page's last
+/// event). Null otherwise (written, not omitted), so a client pages until it is null.
+/// </param>
+internal sealed record AuditEventsResponse(
+    IReadOnlyList<AuditEvent> Events,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] long? Next);
 
 internal sealed record HealthResponse(string Status);
 
