@@ -23,7 +23,11 @@ internal sealed class StoreRequest
 /// <summary><c>POST /v0/vault/batch-get</c>.</summary>
 internal sealed class BatchGetRequest
 {
-    public required List<string> Labels { get; init; }
+    /// <summary>
+    /// The labels to read (1 to MaxBatchLabels, default 256). Absent or null: every generic label the agent may list
+    /// (TOTP labels are skipped: their seeds are never returned), at most MaxBatchReadAllLabels (default 1,000).
+    /// </summary>
+    public List<string>? Labels { get; init; }
 }
 
 /// <summary><c>POST /v0/agents</c>.</summary>
