@@ -148,6 +148,14 @@ public sealed class ErrorResponseTests : IAsyncLifetime
             Assert.Equal("backend_unavailable", await AssertErrorAsync(read, 503));
             Assert.Equal(TimeSpan.FromSeconds(7), read.Headers.RetryAfter?.Delta);
 
+            // A batch read fails as a whole (not label by label), with or without labels.
+            foreach (var body in new[] { "{\"labels\":[\"a\",\"b\",\"c\"]}", "{}" })
+            {
+                using var batch = await _server.SendAsync(HttpMethod.Post, "/v0/vault/batch-get", _key, raw: body);
+                Assert.Equal("backend_unavailable", await AssertErrorAsync(batch, 503));
+                Assert.Equal(TimeSpan.FromSeconds(7), batch.Headers.RetryAfter?.Delta);
+            }
+
             using var ready = await _server.SendAsync(HttpMethod.Get, "/readyz");
             Assert.Equal("backend_unavailable", await AssertErrorAsync(ready, 503));
             Assert.Equal(TimeSpan.FromSeconds(7), ready.Headers.RetryAfter?.Delta);
