@@ -112,7 +112,14 @@ internal sealed class AgentScopeHome
     /// Registers the core, the backend, the audit sink and the injection engine (section <c>Injection</c>: <c>Timeout</c>,
     /// <c>MaxResponseBytes</c>, ...) as this home's settings say (used by the CLI and by serve).
     /// </summary>
-    public void AddServices(IServiceCollection services, TimeSpan? identityCacheTtl = null)
+    /// <param name="services">Where to register.</param>
+    /// <param name="identityCacheTtl">When set, replaces the core's identity cache TTL.</param>
+    /// <param name="postgresAudit">
+    /// When set (<c>serve --audit-postgres</c>), the PostgreSQL audit sink with this connection string, whatever the
+    /// <c>Audit</c> section's <c>Kind</c>; the section's other PostgreSQL settings (<c>Schema</c>, <c>Table</c>,
+    /// <c>AsynchronousCommit</c>, ...) still apply.
+    /// </param>
+    public void AddServices(IServiceCollection services, TimeSpan? identityCacheTtl = null, string? postgresAudit = null)
     {
         var config = LoadConfiguration();
         services.AddAgentScope(o =>
@@ -125,7 +132,15 @@ internal sealed class AgentScopeHome
             }
         });
         AddBackend(services, config.GetSection("Backend"));
-        AddAudit(services, config.GetSection("Audit"));
+        if (postgresAudit is not null)
+        {
+            AddPostgreSqlAudit(services, config.GetSection("Audit"), postgresAudit);
+        }
+        else
+        {
+            AddAudit(services, config.GetSection("Audit"));
+        }
+
         services.AddAgentScopeInjection(o => config.GetSection("Injection").Bind(o));
     }
 
@@ -189,9 +204,7 @@ internal sealed class AgentScopeHome
                 });
                 break;
             case "postgresql" or "postgres":
-                // ConnectionString, Schema, Table, BestEffort, MaxBatchSize, MaxBatchDelay, MaxQueueLength, QueryPageSize;
-                // any of them may come from the environment instead (AGENTSCOPE__Audit__ConnectionString).
-                services.AddPostgreSqlAudit(o => section.Bind(o));
+                AddPostgreSqlAudit(services, section, connectionString: null);
                 break;
             case "none":
                 services.AddSingleton<IAuditSink>(NullAuditSink.Instance);
@@ -200,6 +213,15 @@ internal sealed class AgentScopeHome
                 throw AgentScopeException.InvalidInput($"unknown audit kind '{kind}' in {ConfigFileName}: use JsonLines, PostgreSql or None");
         }
     }
+
+    // ConnectionString, Schema, Table, BestEffort, AsynchronousCommit, MaxBatchSize, MaxBatchDelay, MaxQueueLength,
+    // QueryPageSize; any of them may come from the environment instead (AGENTSCOPE__Audit__ConnectionString).
+    private static void AddPostgreSqlAudit(IServiceCollection services, IConfigurationSection section, string? connectionString) =>
+        services.AddPostgreSqlAudit(o =>
+        {
+            section.Bind(o);
+            o.ConnectionString = connectionString ?? o.ConnectionString;
+        });
 
     private static void CreateDirectory(string path)
     {

@@ -28,7 +28,8 @@ public static class AgentScopeServerExtensions
 {
     /// <summary>
     /// Adds the server's services: options (validated at start), ASP.NET Core's rate limiter with the per-agent and
-    /// per-admin-key policies, the failed-authentication limiter, the OpenAPI document <c>v1</c>, the start-up sweep, and the
+    /// per-admin-key policies, the failed-authentication limiter, the readiness check (the backend, and the audit sink when
+    /// it registers <see cref="Audit.IAuditHealth"/>), the OpenAPI document <c>v1</c>, the start-up sweep, and the
     /// injection engine behind <c>POST /v0/request</c> unless one is registered already (<c>AddAgentScopeInjection</c>).
     /// The core (<c>AddAgentScope</c>), a backend and an audit sink must be registered too.
     /// </summary>
@@ -51,6 +52,7 @@ public static class AgentScopeServerExtensions
             }
         });
         services.TryAddSingleton<FailedAuthenticationLimiter>();
+        services.TryAddSingleton<ReadinessCheck>();
         services.AddAgentScopeInjection(); // TryAdd: an executor the application registered, with its options, is kept
         services.AddRateLimiter(o =>
         {

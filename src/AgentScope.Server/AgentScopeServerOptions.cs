@@ -31,6 +31,12 @@ public sealed class AgentScopeServerOptions
     /// <summary>How many labels one batch read may name. Default 256.</summary>
     public int MaxBatchLabels { get; set; } = 256;
 
+    /// <summary>
+    /// How many labels a batch read that names none (it reads every generic label the agent may list) may return.
+    /// An agent that may list more gets 400 and must name its labels. Default 1,000.
+    /// </summary>
+    public int MaxBatchReadAllLabels { get; set; } = 1_000;
+
     /// <summary>When true (default), the server runs a sweep at start to finish interrupted revokes and delete orphans.</summary>
     public bool SweepOnStart { get; set; } = true;
 
@@ -69,6 +75,11 @@ public sealed class AgentScopeServerOptions
         if (MaxBatchLabels is < 1 or > 10_000)
         {
             problems.Add("MaxBatchLabels must be between 1 and 10000");
+        }
+
+        if (MaxBatchReadAllLabels is < 1 or > 100_000)
+        {
+            problems.Add("MaxBatchReadAllLabels must be between 1 and 100000");
         }
 
         if (problems.Count > 0)

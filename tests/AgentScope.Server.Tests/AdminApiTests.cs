@@ -142,6 +142,42 @@ public sealed class AdminApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_audit_trail_pages_forward_by_seq_until_next_is_null()
+    {
+        var key = await _server.CreateAgentAsync("pager");
+        for (var i = 0; i < 7; i++)
+        {
+            await _server.SendAsync(HttpMethod.Post, "/v0/vault", key, new { label = $"label-{i}", value = "v" });
+        }
+
+        var all = await AuditPaging.ReadAllAsync(_server, "agent=pager", pageSize: 3);
+        Assert.Equal(3, all.Pages); // 8 events (agent.create + 7 writes) in pages of 3, 3 and 2: next is null on the last one
+        Assert.Equal(["agent.create", .. Enumerable.Repeat("write", 7)], all.Events.Select(e => e["action"]!.GetValue<string>()));
+        var seqs = all.Events.Select(e => e["seq"]!.GetValue<long>()).ToList();
+        Assert.Equal(seqs.Order().Distinct(), seqs); // ascending, no repeats
+
+        // Events appended after the last page are found from its last seq.
+        await _server.SendAsync(HttpMethod.Get, "/v0/vault/label-0", key);
+        using var tail = await Admin(HttpMethod.Get, $"/v0/audit?agent=pager&after={seqs[^1]}");
+        var tailBody = await ReadJsonAsync(tail);
+        Assert.Equal("read", Assert.Single(tailBody["events"]!.AsArray())!["action"]!.GetValue<string>());
+        Assert.Null(tailBody["next"]);
+
+        // Filters apply within the pages; without after, the newest events come back and next is null.
+        var writes = await AuditPaging.ReadAllAsync(_server, "agent=pager&action=write&since=2000-01-01T00:00:00Z", pageSize: 2);
+        Assert.Equal(7, writes.Events.Count);
+        using var newest = await Admin(HttpMethod.Get, "/v0/audit?agent=pager&limit=2");
+        var newestText = await newest.Content.ReadAsStringAsync();
+        Assert.Contains("\"next\":null", newestText, StringComparison.Ordinal);
+        Assert.Equal(["write", "read"], JsonNode.Parse(newestText)!["events"]!.AsArray().Select(e => e!["action"]!.GetValue<string>()));
+
+        foreach (var bad in new[] { "after=-1", "after=x", "after=1.5", "after=" })
+        {
+            Assert.Equal("invalid_input", await AssertErrorAsync(await Admin(HttpMethod.Get, "/v0/audit?" + bad), 400));
+        }
+    }
+
+    [Fact]
     public async Task Health_endpoints_need_no_key()
     {
         using var live = await _server.SendAsync(HttpMethod.Get, "/healthz");

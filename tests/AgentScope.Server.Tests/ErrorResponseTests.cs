@@ -1,3 +1,5 @@
+using AgentScope.Audit;
+using Microsoft.Extensions.DependencyInjection;
 using static AgentScope.Server.Tests.TestServer;
 
 namespace AgentScope.Server.Tests;
@@ -169,9 +171,19 @@ public sealed class ErrorResponseTests : IAsyncLifetime
             Assert.Equal("backend_unavailable", await AssertErrorAsync(read, 503));
             Assert.Equal(TimeSpan.FromSeconds(7), read.Headers.RetryAfter?.Delta);
 
+            // A batch read fails as a whole (not label by label), with or without labels.
+            foreach (var body in new[] { "{\"labels\":[\"a\",\"b\",\"c\"]}", "{}" })
+            {
+                using var batch = await _server.SendAsync(HttpMethod.Post, "/v0/vault/batch-get", _key, raw: body);
+                Assert.Equal("backend_unavailable", await AssertErrorAsync(batch, 503));
+                Assert.Equal(TimeSpan.FromSeconds(7), batch.Headers.RetryAfter?.Delta);
+            }
+
             using var ready = await _server.SendAsync(HttpMethod.Get, "/readyz");
             Assert.Equal("backend_unavailable", await AssertErrorAsync(ready, 503));
-            Assert.NotNull(ready.Headers.RetryAfter);
+            Assert.Equal(TimeSpan.FromSeconds(7), ready.Headers.RetryAfter?.Delta);
+            Assert.StartsWith("the InMemory backend failed its health check: the test backend is unreachable",
+                (await ReadJsonAsync(ready))["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
             Assert.Equal(200, (int)(await _server.SendAsync(HttpMethod.Get, "/healthz")).StatusCode);
         }
         finally
@@ -196,6 +208,57 @@ public sealed class ErrorResponseTests : IAsyncLifetime
         }
 
         Assert.Equal("not_found", await AssertErrorAsync(await _server.SendAsync(HttpMethod.Get, "/v0/vault/a", _key), 404)); // nothing was stored
+    }
+
+    [Fact]
+    public async Task Readiness_is_503_with_the_reason_while_the_audit_sink_cannot_record_and_200_once_it_can()
+    {
+        Assert.Equal(200, (int)(await _server.SendAsync(HttpMethod.Get, "/readyz")).StatusCode);
+        _server.Audit.Failing = true;
+        try
+        {
+            for (var probe = 0; probe < 3; probe++)
+            {
+                using var ready = await _server.SendAsync(HttpMethod.Get, "/readyz");
+                Assert.Equal("backend_unavailable", await AssertErrorAsync(ready, 503));
+                Assert.NotNull(ready.Headers.RetryAfter);
+                var message = (await ReadJsonAsync(ready))["error"]!["message"]!.GetValue<string>();
+                Assert.Equal("the audit sink cannot record: the test audit sink refuses", message);
+            }
+
+            Assert.Equal(200, (int)(await _server.SendAsync(HttpMethod.Get, "/healthz")).StatusCode); // alive, just not ready
+        }
+        finally
+        {
+            _server.Audit.Failing = false;
+        }
+
+        using var recovered = await _server.SendAsync(HttpMethod.Get, "/readyz");
+        Assert.Equal("ready", (await ReadJsonAsync(recovered))["status"]!.GetValue<string>());
+
+        // Logged when readiness changes, not on every probe.
+        Assert.Single(_server.Logs.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal) && l.Contains("not ready (backend_unavailable): the audit sink", StringComparison.Ordinal));
+        Assert.Single(_server.Logs.Lines, l => l.Contains("ready again", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_missing_audit_log_file_makes_readiness_fail()
+    {
+        Assert.Equal(200, (int)(await _server.SendAsync(HttpMethod.Get, "/readyz")).StatusCode);
+        var log = Assert.IsType<JsonLinesAuditSink>(_server.Services.GetRequiredService<IAuditTrail>()).FilePath;
+        File.Move(log, log + ".moved");
+        try
+        {
+            using var ready = await _server.SendAsync(HttpMethod.Get, "/readyz");
+            Assert.Equal("backend_unavailable", await AssertErrorAsync(ready, 503));
+            Assert.Contains("audit log was removed", await ready.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Move(log + ".moved", log);
+        }
+
+        Assert.Equal(200, (int)(await _server.SendAsync(HttpMethod.Get, "/readyz")).StatusCode);
     }
 
     [Fact]

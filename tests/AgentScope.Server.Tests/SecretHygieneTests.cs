@@ -90,5 +90,19 @@ public sealed class SecretHygieneTests
         Assert.NotNull(paths["/v0/vault"]!["post"]!["requestBody"]);
         Assert.NotNull(paths["/v0/request"]!["post"]!["requestBody"]);
         Assert.Contains(paths["/v0/vault/{label}"]!["get"]!["parameters"]!.AsArray(), p => p!["name"]!.GetValue<string>() == "X-AgentScope-Reveal-To");
+
+        // The paging parameter and cursor of the audit query, and the optional labels of a batch read.
+        var document = await ReadJsonAsync(await server.SendAsync(HttpMethod.Get, "/openapi/v1.json"));
+        var auditParameters = paths["/v0/audit"]!["get"]!["parameters"]!.AsArray().ToDictionary(p => p!["name"]!.GetValue<string>());
+        Assert.Equal(["agent", "label", "action", "outcome", "since", "until", "limit", "after"], auditParameters.Keys);
+        Assert.Contains("seq", auditParameters["after"]!["description"]!.GetValue<string>(), StringComparison.Ordinal);
+        var schemas = document["components"]!["schemas"]!;
+        Assert.NotNull(schemas["AuditEventsResponse"]!["properties"]!["next"]);
+        Assert.NotNull(schemas["AuditEvent"]!["properties"]!["seq"]);
+        var batchBody = paths["/v0/vault/batch-get"]!["post"]!["requestBody"]!;
+        Assert.False(batchBody["required"]?.GetValue<bool>() ?? false);
+        var batchSchema = batchBody["content"]!["application/json"]!["schema"]!;
+        Assert.DoesNotContain("labels", batchSchema["required"]?.AsArray().Select(r => r!.GetValue<string>()) ?? []);
+        Assert.Contains("every generic label", batchSchema["properties"]!["labels"]!["description"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 }

@@ -18,40 +18,46 @@ namespace AgentScope.Server.Tests;
 
 /// <summary>
 /// A real Kestrel server on 127.0.0.1 (a free port) hosting AgentScope over an in-memory backend and a JSON-lines audit
-/// file, with switches to make the backend or the audit sink fail, and every log line captured.
+/// file (or the audit sink a test registers), with switches to make the backend or the audit sink fail, and every log
+/// line captured.
 /// </summary>
 public sealed class TestServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly string _dir;
+    private readonly FlakyAuditSink? _audit;
 
-    private TestServer(WebApplication app, string dir, HttpClient client, string adminKey, FlakyBackend backend, FlakyAuditSink audit, CapturingLoggerProvider logs)
+    private TestServer(WebApplication app, string dir, HttpClient client, string adminKey, FlakyBackend backend, FlakyAuditSink? audit, CapturingLoggerProvider logs)
     {
         _app = app;
         _dir = dir;
         Client = client;
         AdminKey = adminKey;
         Backend = backend;
-        Audit = audit;
+        _audit = audit;
         Logs = logs;
     }
 
     public HttpClient Client { get; }
     public string AdminKey { get; }
     public FlakyBackend Backend { get; }
-    public FlakyAuditSink Audit { get; }
+
+    /// <summary>The JSON-lines sink with its failure switch (not there when the test registered its own sink).</summary>
+    public FlakyAuditSink Audit => _audit ?? throw new InvalidOperationException("this server runs the audit sink the test registered");
+
     public CapturingLoggerProvider Logs { get; }
     public IServiceProvider Services => _app.Services;
 
-    /// <param name="configure">Server options; rate limits are raised unless set here.</param>
+    /// <param name="configure">Server options on top of the test defaults (rate limits raised).</param>
     /// <param name="services">More registrations, made before <c>AddAgentScopeServer</c> (e.g. <c>AddAgentScopeInjection</c>).</param>
-    public static async Task<TestServer> StartAsync(Action<AgentScopeServerOptions>? configure = null, Action<IServiceCollection>? services = null)
+    /// <param name="addAudit">Registers the audit sink instead of the default JSON-lines file behind <see cref="FlakyAuditSink"/>.</param>
+    public static async Task<TestServer> StartAsync(Action<AgentScopeServerOptions>? configure = null, Action<IServiceCollection>? services = null,
+        Action<IServiceCollection>? addAudit = null)
     {
         var dir = Directory.CreateTempSubdirectory("agentscope-server-test-").FullName;
         var logs = new CapturingLoggerProvider();
         var backend = new FlakyBackend();
-        var trail = new JsonLinesAuditSink(new JsonLinesAuditOptions { Path = Path.Combine(dir, "audit.jsonl") });
-        var audit = new FlakyAuditSink(trail);
+        FlakyAuditSink? audit = null;
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -62,9 +68,21 @@ public sealed class TestServer : IAsyncDisposable
         builder.Logging.ClearProviders().AddProvider(logs).SetMinimumLevel(LogLevel.Trace);
         builder.Services.AddAgentScope(o => o.MasterKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
         builder.Services.AddSingleton<ISecretBackend>(backend);
-        builder.Services.AddSingleton<IAuditSink>(audit);
-        builder.Services.AddSingleton<IAuditTrail>(trail);
+        if (addAudit is null)
+        {
+            var trail = new JsonLinesAuditSink(new JsonLinesAuditOptions { Path = Path.Combine(dir, "audit.jsonl") });
+            audit = new FlakyAuditSink(trail);
+            builder.Services.AddSingleton<IAuditSink>(audit);
+            builder.Services.AddSingleton<IAuditTrail>(trail);
+            builder.Services.AddSingleton<IAuditHealth>(audit);
+        }
+        else
+        {
+            addAudit(builder.Services);
+        }
+
         services?.Invoke(builder.Services);
+
         builder.Services.AddAgentScopeServer(o =>
         {
             o.AgentRequestsPerMinute = 10_000;
@@ -145,7 +163,7 @@ public sealed class TestServer : IAsyncDisposable
         Client.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
-        Audit.Dispose();
+        _audit?.Dispose();
         try
         {
             Directory.Delete(_dir, recursive: true);
@@ -218,13 +236,16 @@ public sealed class FlakyBackend : ISecretBackend
     }
 }
 
-/// <summary>Wraps the real sink; can be told to refuse every record.</summary>
-public sealed class FlakyAuditSink(JsonLinesAuditSink inner) : IAuditSink, IDisposable
+/// <summary>Wraps the real sink; can be told to refuse every record (and then to fail its health check).</summary>
+public sealed class FlakyAuditSink(JsonLinesAuditSink inner) : IAuditSink, IAuditHealth, IDisposable
 {
     public bool Failing { get; set; }
 
     public ValueTask WriteAsync(AuditEvent auditEvent, CancellationToken cancellationToken = default) =>
         Failing ? ValueTask.FromException(AgentScopeException.Unavailable("the test audit sink refuses")) : inner.WriteAsync(auditEvent, cancellationToken);
+
+    public ValueTask CheckHealthAsync(CancellationToken cancellationToken = default) =>
+        Failing ? ValueTask.FromException(AgentScopeException.Unavailable("audit sink unavailable: the test audit sink refuses")) : inner.CheckHealthAsync(cancellationToken);
 
     public void Dispose() => inner.Dispose();
 }

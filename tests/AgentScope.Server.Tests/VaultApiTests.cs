@@ -147,6 +147,62 @@ public sealed class VaultApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_batch_read_without_labels_reads_every_generic_label_the_agent_may_list_and_skips_totp()
+    {
+        var key = await _server.CreateAgentAsync("config-loader", new
+        {
+            rules = new object[]
+            {
+                new { labels = "*", operations = new[] { "read", "write", "list", "totp" } },
+                new { labels = "unlisted-*", effect = "Deny", operations = new[] { "list" } },
+                new { labels = "listed-only", effect = "Deny", operations = new[] { "read" } },
+            },
+        });
+        foreach (var (label, value) in new[] { ("db-url", "postgres://db"), ("api-key", "sk_1"), ("unlisted-one", "u"), ("listed-only", "l") })
+        {
+            await Send(HttpMethod.Post, "/v0/vault", new { label, value }, key);
+        }
+
+        await Send(HttpMethod.Post, "/v0/vault", new { label = "github-2fa", value = "JBSWY3DPEHPK3PXP", kind = "totp" }, key);
+        await Send(HttpMethod.Post, "/v0/vault", new { label = "db-url", value = "not-this-agents" }); // another agent's label of the same name
+
+        foreach (var body in new[] { "{}", "{\"labels\":null}", "" })
+        {
+            using var batch = await _server.SendAsync(HttpMethod.Post, "/v0/vault/batch-get", key, raw: body);
+            Assert.Equal(200, (int)batch.StatusCode);
+            var result = await ReadJsonAsync(batch);
+            Assert.Equal([("api-key", "sk_1"), ("db-url", "postgres://db")],
+                result["values"]!.AsArray().Select(v => (v!["label"]!.GetValue<string>(), v["value"]!.GetValue<string>())));
+            var error = Assert.Single(result["errors"]!.AsArray());
+            Assert.Equal(("listed-only", "access_denied"), (error!["label"]!.GetValue<string>(), error["error"]!["code"]!.GetValue<string>()));
+        }
+
+        // One audited list, then one audited read per label: the TOTP seed was never asked for.
+        using var audit = await _server.SendAsync(HttpMethod.Get, "/v0/audit?agent=config-loader&limit=4", _server.AdminKey);
+        var events = (await ReadJsonAsync(audit))["events"]!.AsArray();
+        Assert.DoesNotContain(events, e => e!["label"]?.GetValue<string>() == "github-2fa");
+    }
+
+    [Fact]
+    public async Task A_batch_read_without_labels_is_refused_beyond_its_cap()
+    {
+        await using var server = await StartAsync(o => o.MaxBatchReadAllLabels = 3);
+        var key = await server.CreateAgentAsync("hoarder");
+        for (var i = 0; i < 4; i++)
+        {
+            await server.SendAsync(HttpMethod.Post, "/v0/vault", key, new { label = $"l{i}", value = "v" });
+        }
+
+        using var refused = await server.SendAsync(HttpMethod.Post, "/v0/vault/batch-get", key, raw: "{}");
+        Assert.Equal("invalid_input", await AssertErrorAsync(refused, 400));
+        Assert.Contains("4 labels, more than the 3", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        await server.SendAsync(HttpMethod.Delete, "/v0/vault/l3", key);
+        using var ok = await server.SendAsync(HttpMethod.Post, "/v0/vault/batch-get", key, raw: "{}");
+        Assert.Equal(3, (await ReadJsonAsync(ok))["values"]!.AsArray().Count);
+    }
+
+    [Fact]
     public async Task A_justification_header_is_recorded_and_a_rule_can_require_it()
     {
         var key = await _server.CreateAgentAsync("careful", new

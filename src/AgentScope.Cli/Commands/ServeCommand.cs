@@ -1,4 +1,5 @@
 using System.CommandLine;
+using AgentScope.Audit.PostgreSql;
 using AgentScope.Server;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -16,6 +17,8 @@ namespace AgentScope.Cli.Commands;
 /// Settings: the options below, else the <c>Server</c> section of agentscope.json (<c>Urls</c>, <c>AgentRequestsPerMinute</c>,
 /// <c>AdminRequestsPerMinute</c>, <c>FailedAuthenticationsPerMinute</c>, <c>MaxRequestBodyBytes</c>, <c>IdentityCacheTtl</c>,
 /// <c>ShutdownTimeout</c>, ...), and <c>Logging</c> / <c>Kestrel</c> sections as in any ASP.NET Core application.
+/// With a PostgreSQL audit sink (<c>--audit-postgres</c>, or <c>"Audit": {"Kind": "PostgreSql"}</c>) the database is
+/// reached and the audit table created or checked before the server listens: a failure ends the start with exit code 5.
 /// </summary>
 internal sealed class ServeCommand : Command
 {
@@ -42,17 +45,31 @@ internal sealed class ServeCommand : Command
         Description = "How long an identity (keys, status, policy) is cached: bounds how late other replicas see a revoke (default 5s)",
     };
 
+    public Option<string?> AuditPostgres { get; } = new("--audit-postgres")
+    {
+        Description = "Record the audit trail in PostgreSQL for this run (an Npgsql connection string), whatever agentscope.json's Audit section says; " +
+            "checked at start. Prefer PGPASSWORD or a passfile to a password on the command line",
+        HelpName = "connection string",
+    };
+
     public ServeCommand(CliIO io) : base("serve", "Run the vault server: the /v0/vault REST API for agents and the admin API")
     {
         Options.Add(Urls);
         Options.Add(RateLimitPerAgent);
         Options.Add(RateLimitFailedAuth);
         Options.Add(IdentityCacheTtl);
+        Options.Add(AuditPostgres);
         this.SetAction(io, RunAsync);
     }
 
     private async Task<int> RunAsync(CliContext ctx, CancellationToken ct)
     {
+        var auditPostgres = ctx.GetValue(AuditPostgres);
+        if (auditPostgres is not null)
+        {
+            PostgresTarget.Validate(auditPostgres, "--audit-postgres");
+        }
+
         var home = ctx.Home;
         var created = !home.IsConfigured;
         if (created)
@@ -90,7 +107,8 @@ internal sealed class ServeCommand : Command
         builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = server.GetValue("ShutdownTimeout", DefaultShutdownTimeout));
 
-        home.AddServices(builder.Services);
+        home.AddServices(builder.Services, postgresAudit: auditPostgres);
+
         builder.Services.AddAgentScopeServer(o =>
         {
             server.Bind(o);
@@ -102,6 +120,12 @@ internal sealed class ServeCommand : Command
         await using var app = builder.Build();
         app.UseAgentScope();
         app.MapAgentScope();
+
+        // Before listening, so that an unreachable database or a refused login ends the start with one line and exit code 5.
+        if (app.Services.GetService<PostgreSqlAuditSink>() is { } postgres)
+        {
+            await InitializePostgresAsync(postgres, auditPostgres ?? settings["Audit:ConnectionString"], ct).ConfigureAwait(false);
+        }
 
         // Before listening: a new store gets its first admin key, shown once.
         var adminKey = await app.Services.GetRequiredService<AgentScopeAuthenticator>().InitializeAsync(ct).ConfigureAwait(false);
@@ -125,5 +149,18 @@ internal sealed class ServeCommand : Command
         }
 
         return CliRunner.Ok;
+    }
+
+    private static async Task InitializePostgresAsync(PostgreSqlAuditSink sink, string? connectionString, CancellationToken ct)
+    {
+        try
+        {
+            await sink.InitializeAsync(ct).ConfigureAwait(false);
+        }
+        catch (AgentScopeException e)
+        {
+            throw new AgentScopeException(e.Kind,
+                $"cannot use the PostgreSQL audit sink ({PostgresTarget.Describe(connectionString)}): {PostgresTarget.Scrub(e.Message, connectionString)}");
+        }
     }
 }

@@ -74,7 +74,17 @@ internal static class AdminApi
 
         group.MapGet("/audit", QueryAuditAsync)
             .WithName("QueryAudit")
-            .WithSummary("The newest audit events matching the filters, oldest first; never values")
+            .WithSummary("Audit events matching the filters, oldest first, never values: the newest ones, or with after=<seq> the " +
+                "ones after it, paged forward by passing each page's next as after until next is null")
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                foreach (var parameter in operation.Parameters ?? [])
+                {
+                    parameter.Description ??= AuditParameterDescriptions.GetValueOrDefault(parameter.Name ?? "");
+                }
+
+                return Task.CompletedTask;
+            })
             .Produces<AuditEventsResponse>()
             .ProducesErrors(400, 401, 403, 404, 429, 503);
 
@@ -124,10 +134,8 @@ internal static class AdminApi
         return TypedResults.Json(new ApiKeyResponse(key), ServerJson.Default.ApiKeyResponse);
     }
 
-    /// <summary>
-    /// Not cancelled when the caller leaves: a revoke should finish. If the server stops first, the agent stays Revoking
-    /// (its keys already fail) and the next start's sweep finishes the job.
-    /// </summary>
+    // Not cancelled when the caller leaves: a revoke should finish. If the server stops first, the agent stays Revoking
+    // (its keys already fail) and the next start's sweep finishes the job.
     internal static async Task<JsonHttpResult<RevokeResponse>> RevokeAsync(string id, HttpContext context)
     {
         var destroyed = await context.Admin().RevokeAsync(id, CancellationToken.None).ConfigureAwait(false);
@@ -141,9 +149,13 @@ internal static class AdminApi
         return TypedResults.Json(new SweepResponse(report.RevokesFinished, report.OrphansFound, report.Deleted, report.DryRun), ServerJson.Default.SweepResponse);
     }
 
+    // Keyset paging on seq, so a page is as cheap at the end of a long trail as at its start (the PostgreSQL sink
+    // reads it through its primary key) and no event is skipped or repeated while others are appended. One event more
+    // than the limit is read to tell whether a next page exists.
     internal static async Task<JsonHttpResult<AuditEventsResponse>> QueryAuditAsync(HttpContext context,
         [FromQuery] string? agent, [FromQuery] string? label, [FromQuery] string? action, [FromQuery] string? outcome,
-        [FromQuery] string? since, [FromQuery] string? until, [FromQuery] string? limit, CancellationToken cancellationToken)
+        [FromQuery] string? since, [FromQuery] string? until, [FromQuery] string? limit, [FromQuery] string? after,
+        CancellationToken cancellationToken)
     {
         _ = context.Admin();
         var trail = context.RequestServices.GetService<IAuditTrail>()
@@ -158,6 +170,8 @@ internal static class AdminApi
             Names.ValidateLabel(label);
         }
 
+        var afterSeq = Seq(after, nameof(after));
+        var pageSize = Limit(limit);
         var query = new AuditQuery
         {
             AgentId = agent,
@@ -166,17 +180,42 @@ internal static class AdminApi
             Outcome = Word(outcome, nameof(outcome)),
             Since = Time(since, nameof(since)),
             Until = Time(until, nameof(until)),
-            Limit = Limit(limit),
-            Newest = true,
+            Limit = afterSeq is null ? pageSize : pageSize + 1,
+            Newest = afterSeq is null,
+            AfterSeq = afterSeq,
         };
-        var events = new List<AuditEvent>();
+        var events = new List<AuditEvent>(Math.Min(query.Limit, 1024));
         await foreach (var e in trail.QueryAsync(query, cancellationToken).ConfigureAwait(false))
         {
             events.Add(e);
         }
 
-        return TypedResults.Json(new AuditEventsResponse(events), ServerJson.Default.AuditEventsResponse);
+        long? next = null;
+        if (afterSeq is not null && events.Count > pageSize)
+        {
+            events.RemoveAt(events.Count - 1);
+            next = events[^1].Seq;
+        }
+
+        return TypedResults.Json(new AuditEventsResponse(events, next), ServerJson.Default.AuditEventsResponse);
     }
+
+    private static readonly Dictionary<string, string> AuditParameterDescriptions = new(StringComparer.Ordinal)
+    {
+        ["agent"] = "Only this agent's events.",
+        ["label"] = "Only events on this label.",
+        ["action"] = "Only this action (read, write, delete, list, totp, request, authenticate, agent.create, agent.policy, agent.rotate_key, agent.revoke, sweep, init).",
+        ["outcome"] = "Only this outcome (ok, denied, not_found, error).",
+        ["since"] = "Only events at or after this ISO 8601 time.",
+        ["until"] = "Only events before this ISO 8601 time.",
+        ["limit"] = $"At most this many events, 1 to {MaxAuditLimit} (default 100).",
+        ["after"] = "Page forward: only events whose seq is greater (0 for the start of the trail). Pass the previous page's next.",
+    };
+
+    private static long? Seq(string? value, string name) =>
+        value is null ? null
+        : long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n
+        : throw AgentScopeException.InvalidInput($"{name} must be an audit event's seq: a whole number, 0 or more");
 
     private static string? Word(string? value, string name) =>
         value is null || value.Length is > 0 and <= 64 && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-')

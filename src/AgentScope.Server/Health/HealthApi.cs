@@ -1,5 +1,3 @@
-using AgentScope.Audit;
-using AgentScope.Backends;
 using AgentScope.Server.Http;
 using AgentScope.Server.Json;
 using Microsoft.AspNetCore.Builder;
@@ -26,30 +24,26 @@ internal static class HealthApi
 
         group.MapGet("/readyz", ReadyAsync)
             .WithName("Readiness")
-            .WithSummary("Readiness: the backend is reachable with AgentScope's credentials and the audit log is in place")
+            .WithSummary("Readiness: the backend is reachable with AgentScope's credentials and the audit sink can record; " +
+                "otherwise 503 with Retry-After and the error code and reason of the first part that failed")
             .Produces<HealthResponse>()
             .ProducesErrors(503);
 
         return group;
     }
 
-    internal static async Task<JsonHttpResult<HealthResponse>> ReadyAsync(ISecretBackend backend, IAuditSink audit, HttpContext context)
+    // Always 503 when not ready, whatever the failure's kind (a refused credential is 502 elsewhere), so probes and
+    // load balancers need to know one status; the body keeps the failure's own code.
+    internal static async Task<Results<JsonHttpResult<HealthResponse>, JsonHttpResult<ErrorResponse>>> ReadyAsync(
+        ReadinessCheck readiness, HttpContext context)
     {
-        try
+        if (await readiness.CheckAsync(context.RequestAborted).ConfigureAwait(false) is not { } failure)
         {
-            await backend.CheckHealthAsync(context.RequestAborted).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not AgentScopeException and not OperationCanceledException)
-        {
-            throw AgentScopeException.Unavailable($"the {backend.Capabilities.Name} backend failed its health check", e);
+            return TypedResults.Json(Ready, ServerJson.Default.HealthResponse);
         }
 
-        // Cheap for the default sink: its file must still be where it writes. Other sinks fail closed on their first write.
-        if (audit is JsonLinesAuditSink file && !File.Exists(file.FilePath))
-        {
-            throw AgentScopeException.Unavailable("the audit log file is missing (moved or deleted while in use)");
-        }
-
-        return TypedResults.Json(Ready, ServerJson.Default.HealthResponse);
+        ErrorWriter.SetRetryAfter(context.Response, failure.RetryAfter ?? TimeSpan.FromSeconds(1));
+        return TypedResults.Json(new ErrorResponse(new ErrorBody(failure.Code, failure.Message)), ServerJson.Default.ErrorResponse,
+            statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 }

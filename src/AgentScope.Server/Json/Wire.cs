@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using AgentScope.Audit;
 
 namespace AgentScope.Server.Json;
@@ -22,7 +23,11 @@ internal sealed class StoreRequest
 /// <summary><c>POST /v0/vault/batch-get</c>.</summary>
 internal sealed class BatchGetRequest
 {
-    public required List<string> Labels { get; init; }
+    /// <summary>
+    /// The labels to read (1 to MaxBatchLabels, default 256). Absent or null: every generic label the agent may list
+    /// (TOTP labels are skipped: their seeds are never returned), at most MaxBatchReadAllLabels (default 1,000).
+    /// </summary>
+    public List<string>? Labels { get; init; }
 }
 
 /// <summary><c>POST /v0/agents</c>.</summary>
@@ -99,7 +104,15 @@ internal sealed record RevokeResponse(string Id, int Destroyed);
 
 internal sealed record SweepResponse(IReadOnlyList<string> RevokesFinished, int OrphansFound, int Deleted, bool DryRun);
 
-internal sealed record AuditEventsResponse(IReadOnlyList<AuditEvent> Events);
+/// <summary>A page of the audit trail (<c>GET /v0/audit</c>).</summary>
+/// <param name="Events">The events, oldest first, each with its seq.</param>
+/// <param name="Next">
+/// When the query had <c>after</c> and more events match: the <c>after</c> of the next page (the seq of this page's last
+/// event). Null otherwise (written, not omitted), so a client pages until it is null.
+/// </param>
+internal sealed record AuditEventsResponse(
+    IReadOnlyList<AuditEvent> Events,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] long? Next);
 
 internal sealed record HealthResponse(string Status);
 

@@ -40,8 +40,9 @@ internal static class VaultApi
 
         group.MapPost("/batch-get", BatchGetAsync)
             .WithName("BatchGetSecrets")
-            .WithSummary("Read several labels in one round trip: values for the allowed ones, an error for each other one")
-            .AcceptsJson<BatchGetRequest>()
+            .WithSummary("Read several labels in one round trip: values for the allowed ones, an error for each other one. " +
+                "Without labels (absent, null or no body): every generic label the agent may list (TOTP labels skipped), at most 1,000 by default")
+            .AcceptsJson<BatchGetRequest>(required: false)
             .Produces<BatchGetResponse>()
             .ProducesErrors(400, 401, 403, 413, 429, 503);
 
@@ -105,39 +106,67 @@ internal static class VaultApi
         return TypedResults.Json(new TotpResponse(code.Code, code.Remaining), ServerJson.Default.TotpResponse);
     }
 
-    /// <summary>
-    /// Each label is read (and audited) by the core as a separate read. What concerns one label (not found, denied by policy,
-    /// over its read rate, invalid) is reported for that label; what concerns the whole call (the key, the backend) fails it.
-    /// </summary>
+    // Each label is read (and audited) by the core as a separate read, a few at a time, and answered in the order asked.
+    // What concerns one label (not found, denied by policy, over its read rate, invalid) is reported for that label; what
+    // concerns the whole call (the key, the backend, the audit sink) fails it. With no labels (absent, null, or no
+    // body at all) it reads every generic label the agent may list: TOTP labels are skipped, since their seeds are never
+    // returned, and more than MaxBatchReadAllLabels labels is refused.
     internal static async Task<JsonHttpResult<BatchGetResponse>> BatchGetAsync(HttpContext context, CancellationToken cancellationToken)
     {
-        var request = await RequestBody.ReadAsync(context, ServerJson.Default.BatchGetRequest).ConfigureAwait(false);
-        var max = context.RequestServices.GetRequiredService<IOptions<AgentScopeServerOptions>>().Value.MaxBatchLabels;
-        if (request.Labels.Count is 0 || request.Labels.Count > max)
-        {
-            throw AgentScopeException.InvalidInput($"labels must list 1 to {max} labels");
-        }
-
-        if (request.Labels.Contains(null!))
-        {
-            throw AgentScopeException.InvalidInput("labels must be strings");
-        }
-
+        var request = await RequestBody.ReadOptionalAsync(context, ServerJson.Default.BatchGetRequest).ConfigureAwait(false);
+        var options = context.RequestServices.GetRequiredService<IOptions<AgentScopeServerOptions>>().Value;
         var vault = context.Vault();
-        var values = new List<SecretResponse>(request.Labels.Count);
-        var errors = new List<BatchError>();
-        foreach (var label in request.Labels)
+        IReadOnlyList<string> labels;
+        if (request?.Labels is { } named)
         {
-            try
+            if (named.Count is 0 || named.Count > options.MaxBatchLabels)
             {
-                values.Add(SecretResponse.From(await vault.GetAsync(label, cancellationToken).ConfigureAwait(false)));
+                throw AgentScopeException.InvalidInput($"labels must list 1 to {options.MaxBatchLabels} labels, or be left out to read every label");
             }
-            catch (AgentScopeException e) when (e.Kind is ErrorKind.NotFound or ErrorKind.AccessDenied or ErrorKind.InvalidInput or ErrorKind.RateLimited)
+
+            if (named.Contains(null!))
             {
-                errors.Add(new BatchError(label, new ErrorBody(e.Code, e.Message)));
+                throw AgentScopeException.InvalidInput("labels must be strings");
             }
+
+            labels = named;
+        }
+        else
+        {
+            labels = await ReadableLabelsAsync(vault, options.MaxBatchReadAllLabels, options.MaxBatchLabels, cancellationToken).ConfigureAwait(false);
         }
 
+        var results = new (SecretResponse? Value, BatchError? Error)[labels.Count];
+        await Parallel.ForAsync(0, labels.Count, new ParallelOptions { MaxDegreeOfParallelism = BatchReadParallelism, CancellationToken = cancellationToken },
+            async (i, ct) =>
+            {
+                try
+                {
+                    results[i] = (SecretResponse.From(await vault.GetAsync(labels[i], ct).ConfigureAwait(false)), null);
+                }
+                catch (AgentScopeException e) when (e.Kind is ErrorKind.NotFound or ErrorKind.AccessDenied or ErrorKind.InvalidInput or ErrorKind.RateLimited)
+                {
+                    results[i] = (null, new BatchError(labels[i], new ErrorBody(e.Code, e.Message)));
+                }
+            }).ConfigureAwait(false);
+
+        var values = results.Where(r => r.Value is not null).Select(r => r.Value!).ToList();
+        var errors = results.Where(r => r.Error is not null).Select(r => r.Error!).ToList();
         return TypedResults.Json(new BatchGetResponse(values, errors), ServerJson.Default.BatchGetResponse);
+    }
+
+    // Enough to overlap backend round trips and let the audit sink commit reads together, few enough to stay fair to
+    // other requests.
+    private const int BatchReadParallelism = 8;
+
+    /// <summary>The generic labels the agent may list (one audited list), refused beyond <paramref name="max"/>.</summary>
+    private static async Task<IReadOnlyList<string>> ReadableLabelsAsync(AgentVault vault, int max, int maxNamed, CancellationToken cancellationToken)
+    {
+        var listed = await vault.ListAsync(cancellationToken).ConfigureAwait(false);
+        var labels = listed.Where(l => l.Kind == SecretKind.Generic).Select(l => l.Label).ToList();
+        return labels.Count <= max
+            ? labels
+            : throw AgentScopeException.InvalidInput(
+                $"this agent may list {labels.Count} labels, more than the {max} a batch read without labels returns; name the labels, at most {maxNamed} per call");
     }
 }
