@@ -1,3 +1,5 @@
+using AgentScope.Crypto;
+
 namespace AgentScope.Agents;
 
 /// <summary>An agent identity loaded and prepared for use: compiled policy and unwrapped data key. Cached for a short TTL.</summary>
@@ -7,14 +9,23 @@ internal sealed class AgentSession
     {
         Record = record;
         Policy = policy;
-        DataKey = dataKey;
+        Cipher = dataKey is null ? null : new DataKeyCipher(dataKey);
         LoadedAt = loadedAt;
     }
 
     public AgentRecord Record { get; }
     public string AgentId => Record.Id;
     public PolicyEvaluator Policy { get; }
-    public byte[]? DataKey { get; }
+
+    /// <summary>The agent's data key, for its entries; null once revoked.</summary>
+    public DataKeyCipher? Cipher { get; }
+
     public DateTimeOffset LoadedAt { get; }
     public bool IsActive => Record.Status == AgentStatus.Active;
+
+    /// <summary>
+    /// The cache dropped this session: release what it holds natively. Calls still using it keep working; they are
+    /// only slower, so a race between a call and the cache replacing the session is harmless.
+    /// </summary>
+    public void Retire() => Cipher?.Dispose();
 }

@@ -80,8 +80,8 @@ public sealed class AgentVault
             byte[] stored;
             if (encrypt)
             {
-                var dataKey = session.DataKey ?? throw Revoked();
-                stored = EntryCipher.Encrypt(dataKey, _agentId, label, version, bytes);
+                var cipher = session.Cipher ?? throw Revoked();
+                stored = cipher.Encrypt(_agentId, label, version, bytes);
             }
             else
             {
@@ -278,8 +278,8 @@ public sealed class AgentVault
             return Encoding.UTF8.GetString(entry.Value);
         }
 
-        var dataKey = session.DataKey ?? throw Revoked();
-        return Encoding.UTF8.GetString(EntryCipher.Decrypt(dataKey, _agentId, entry.Metadata.Key.Label, entry.Metadata.Version, entry.Value));
+        var cipher = session.Cipher ?? throw Revoked();
+        return Encoding.UTF8.GetString(cipher.Decrypt(_agentId, entry.Metadata.Key.Label, entry.Metadata.Version, entry.Value));
     }
 
     private AgentScopeException Revoked() => new(ErrorKind.AgentRevoked, $"agent '{_agentId}' is revoked");
