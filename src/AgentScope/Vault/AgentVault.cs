@@ -293,7 +293,7 @@ public sealed class AgentVault
         }
 
         // A long-lived vault (MCP, CLI) notices a rotated-out or expired key within the identity cache TTL.
-        if (_keyId is not null && !session.Record.Keys.Any(k => k.KeyId == _keyId && (k.ExpiresAt is not { } e || e > _core.Now)))
+        if (_keyId is not null && !session.HasLiveKey(_keyId, _core.Now))
         {
             throw AgentScopeException.Unauthenticated("the API key has expired or was rotated out");
         }
