@@ -50,6 +50,11 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IAuditHealth, 
     private readonly FileStream _log;
     private readonly FileStream _anchor;
 
+    // The streams' handles, taken once: every read of FileStream.SafeFileHandle re-seeks the descriptor to the stream's
+    // position (an lseek system call each time), and the sink only ever does positioned I/O through RandomAccess.
+    private readonly SafeFileHandle _logHandle;
+    private readonly SafeFileHandle _anchorHandle;
+
     // Writer state, touched only while holding _fileLock.Gate.
     private readonly AuditRecordSerializer _serializer = new();
     private readonly byte[] _lastHashAscii = new byte[AuditRecordFormat.HashHexLength];
@@ -106,6 +111,8 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IAuditHealth, 
             anchor = OpenShared(_path + ".head"); // before the log, so no record is ever written without an anchor
             _log = OpenShared(_path);
             _anchor = anchor;
+            _logHandle = _log.SafeFileHandle;
+            _anchorHandle = _anchor.SafeFileHandle;
             _fileLock = fileLock;
         }
         catch (Exception ex)
@@ -461,10 +468,10 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IAuditHealth, 
             await EnterOsLockAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                var length = RandomAccess.GetLength(_log.SafeFileHandle);
-                var anchorLength = (int)Math.Min(RandomAccess.GetLength(_anchor.SafeFileHandle), 4096);
+                var length = RandomAccess.GetLength(_logHandle);
+                var anchorLength = (int)Math.Min(RandomAccess.GetLength(_anchorHandle), 4096);
                 var anchor = new byte[anchorLength];
-                ReadExactly(_anchor.SafeFileHandle, anchor, 0);
+                ReadExactly(_anchorHandle, anchor, 0);
                 return (length, anchor);
             }
             finally
@@ -518,10 +525,10 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IAuditHealth, 
                 AppendLine(queued.Event, ++seq);
             }
 
-            RandomAccess.Write(_log.SafeFileHandle, _batchLines.WrittenSpan, _knownLength);
+            RandomAccess.Write(_logHandle, _batchLines.WrittenSpan, _knownLength);
             if (_durable)
             {
-                _log.Flush(flushToDisk: true);
+                RandomAccess.FlushToDisk(_logHandle);
             }
 
             _knownLength += _batchLines.WrittenCount;
@@ -529,10 +536,10 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IAuditHealth, 
             _lastHash = Encoding.ASCII.GetString(_lastHashAscii);
 
             AuditRecordFormat.FormatAnchor(_lastSeq, _lastHashAscii, _anchorBuffer);
-            RandomAccess.Write(_anchor.SafeFileHandle, _anchorBuffer, 0);
+            RandomAccess.Write(_anchorHandle, _anchorBuffer, 0);
             if (_durable)
             {
-                _anchor.Flush(flushToDisk: true);
+                RandomAccess.FlushToDisk(_anchorHandle);
             }
         }
         catch (Exception ex)
@@ -595,7 +602,7 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IAuditHealth, 
     /// </summary>
     private void SyncTail()
     {
-        var handle = _log.SafeFileHandle;
+        var handle = _logHandle;
         var length = RandomAccess.GetLength(handle);
         if (length == _knownLength)
         {
@@ -628,8 +635,8 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IAuditHealth, 
             lastHash = Encoding.ASCII.GetString(hashHex);
         }
 
-        var anchorBytes = new byte[(int)Math.Min(RandomAccess.GetLength(_anchor.SafeFileHandle), 4096)];
-        ReadExactly(_anchor.SafeFileHandle, anchorBytes, 0);
+        var anchorBytes = new byte[(int)Math.Min(RandomAccess.GetLength(_anchorHandle), 4096)];
+        ReadExactly(_anchorHandle, anchorBytes, 0);
         var anchor = AuditRecordFormat.TryParseAnchor(anchorBytes);
         var consistent = anchor is not null
             && ((anchor.Seq == lastSeq && anchor.Hash == lastHash)
