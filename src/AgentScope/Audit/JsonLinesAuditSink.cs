@@ -22,8 +22,10 @@ namespace AgentScope.Audit;
 /// Safe for many threads, for several instances on one path, and for several processes on one file (say a CLI and
 /// a server): each append holds an in-process gate and an OS lock on <c>&lt;path&gt;.lock</c>, and picks up the last
 /// record of any other writer first, so the file stays one valid chain. The log is kept open; an append is one
-/// write of the record and one in-place overwrite of the anchor (plus fsync of both when
-/// <see cref="JsonLinesAuditOptions.Durable"/>).
+/// <c>fstat</c> (has another writer appended?), one write of the record and one in-place overwrite of the anchor (plus
+/// fsync of both when <see cref="JsonLinesAuditOptions.Durable"/>). The OS lock is leased: a process keeps it across
+/// appends until it is idle for a millisecond or another process signals that it is waiting, which then gets its
+/// turn within about a millisecond (see <see cref="AuditFileLock"/>).
 /// </para>
 /// <para>
 /// Group commit: a writer that finds the gate taken queues its record and waits for the gate; whoever holds the gate
@@ -310,6 +312,7 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IAuditHealth, 
             }
 
             _disposed = true;
+            _fileLock.EndLease(); // let another process have the lock now rather than at the next lease tick
             _log.Dispose();
             _anchor.Dispose();
             _serializer.Dispose();
@@ -436,26 +439,37 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IAuditHealth, 
         }
     }
 
-    /// <summary>Takes the OS lock, retrying (it is non-blocking) until <see cref="JsonLinesAuditOptions.LockTimeout"/>. Caller holds the gate.</summary>
+    /// <summary>
+    /// Takes the OS lock, retrying (it is non-blocking) until <see cref="JsonLinesAuditOptions.LockTimeout"/>; meanwhile
+    /// this process's waiting flag is up, so a holder in another process lets the lock go. Caller holds the gate.
+    /// </summary>
     private async ValueTask EnterOsLockAsync(CancellationToken cancellationToken)
     {
-        ThrowIfDisposed();
-        var started = _time.GetTimestamp();
-        for (var attempt = 0; !_fileLock.TryEnter(); attempt++)
+        try
         {
-            if (_time.GetElapsedTime(started) > _lockTimeout)
+            ThrowIfDisposed();
+            var started = _time.GetTimestamp();
+            for (var attempt = 0; !_fileLock.TryEnter(); attempt++)
             {
-                throw AgentScopeException.Unavailable("audit sink unavailable: timed out waiting for another writer's lock on the audit log", _fileLock.LastError);
-            }
+                if (_time.GetElapsedTime(started) > _lockTimeout)
+                {
+                    throw AgentScopeException.Unavailable("audit sink unavailable: timed out waiting for another writer's lock on the audit log", _fileLock.LastError);
+                }
 
-            if (attempt < 16)
-            {
-                await Task.Yield();
+                if (attempt < 16)
+                {
+                    await Task.Yield();
+                }
+                else
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(1), _time, cancellationToken).ConfigureAwait(false);
+                }
             }
-            else
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(1), _time, cancellationToken).ConfigureAwait(false);
-            }
+        }
+        catch
+        {
+            _fileLock.StopWaiting(); // gave up: another process's holder need not yield any more
+            throw;
         }
     }
 
