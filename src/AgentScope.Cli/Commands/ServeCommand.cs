@@ -92,6 +92,10 @@ internal sealed class ServeCommand : Command
             ["Logging:LogLevel:Default"] = "Information",
             ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
             ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
+            // Off, not Warning: this category logs nothing above Information, but while it is enabled at any level ASP.NET
+            // Core starts an Activity and a logging scope for every request (a few percent of a request's CPU here).
+            // Tracing still gets its Activity when an ActivitySource listener (e.g. OpenTelemetry) is registered.
+            ["Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics"] = "None",
         });
         builder.Configuration.AddConfiguration(settings); // agentscope.json may tune Logging and Kestrel too
         builder.Logging.ClearProviders();

@@ -87,8 +87,7 @@ internal sealed partial class AgentScopeMiddleware
 
     private async Task AuthenticateAsync(HttpContext context, CallerKind caller, string requestId)
     {
-        var client = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        if (_failedAuth.BlockedFor(client) is { } wait)
+        if (_failedAuth.MayBlock && _failedAuth.BlockedFor(ClientAddress(context)) is { } wait)
         {
             throw new AgentScopeException(ErrorKind.RateLimited,
                 $"too many failed authentications from this address; retry in {Math.Ceiling(wait.TotalSeconds)} s") { RetryAfter = wait };
@@ -120,10 +119,12 @@ internal sealed partial class AgentScopeMiddleware
         }
         catch (AgentScopeException e) when (e.Kind is ErrorKind.Unauthenticated or ErrorKind.AgentRevoked)
         {
-            _failedAuth.RecordFailure(client);
+            _failedAuth.RecordFailure(ClientAddress(context));
             throw;
         }
     }
+
+    private static string ClientAddress(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
 
     // The key is never logged or echoed: a malformed header is simply "no key".
     private static string? BearerKey(HttpRequest request)

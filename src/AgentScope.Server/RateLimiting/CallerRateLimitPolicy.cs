@@ -21,18 +21,22 @@ internal abstract class CallerRateLimitPolicy : IRateLimiterPolicy<string>
 {
     private readonly int _perMinute;
 
-    protected CallerRateLimitPolicy(int perMinute) => _perMinute = perMinute;
+    // Made once rather than per request (GetPartition runs on every request; the limiter copies the options it is given).
+    private readonly Func<string, FixedWindowRateLimiterOptions> _options;
+
+    protected CallerRateLimitPolicy(int perMinute)
+    {
+        _perMinute = perMinute;
+        var options = new FixedWindowRateLimiterOptions { PermitLimit = Math.Max(perMinute, 1), Window = TimeSpan.FromMinutes(1), QueueLimit = 0 };
+        _options = _ => options;
+    }
 
     public Func<OnRejectedContext, CancellationToken, ValueTask>? OnRejected { get; } = RejectAsync;
 
     public RateLimitPartition<string> GetPartition(HttpContext httpContext)
     {
         var key = PartitionKey(httpContext);
-        var limit = _perMinute;
-        return limit == 0
-            ? RateLimitPartition.GetNoLimiter(key)
-            : RateLimitPartition.GetFixedWindowLimiter(key,
-                _ => new FixedWindowRateLimiterOptions { PermitLimit = limit, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 });
+        return _perMinute == 0 ? RateLimitPartition.GetNoLimiter(key) : RateLimitPartition.GetFixedWindowLimiter(key, _options);
     }
 
     protected abstract string PartitionKey(HttpContext context);

@@ -11,7 +11,13 @@ namespace AgentScope.Server.RateLimiting;
 /// </summary>
 internal sealed class FailedAuthenticationLimiter : IDisposable
 {
+    // An address can only be blocked within a window of its failures, so while no failure happened for two windows
+    // (the window, plus slack for when the limiter replenishes), nobody is blocked and the per-request probe (a
+    // partition lookup under a lock, and formatting the address) is skipped.
+    private static readonly long QuietMs = (long)TimeSpan.FromMinutes(2).TotalMilliseconds;
+
     private readonly PartitionedRateLimiter<string>? _limiter;
+    private long _lastFailureMs = long.MinValue / 2;
 
     public FailedAuthenticationLimiter(IOptions<AgentScopeServerOptions> options)
     {
@@ -23,10 +29,13 @@ internal sealed class FailedAuthenticationLimiter : IDisposable
         }
     }
 
+    /// <summary>False when no address can be blocked now (no failures lately): <see cref="BlockedFor"/> would return null.</summary>
+    public bool MayBlock => _limiter is not null && Environment.TickCount64 - Volatile.Read(ref _lastFailureMs) < QuietMs;
+
     /// <summary>How long the address must wait, or null when it may try.</summary>
     public TimeSpan? BlockedFor(string client)
     {
-        if (_limiter is null)
+        if (_limiter is null || !MayBlock)
         {
             return null;
         }
@@ -38,6 +47,7 @@ internal sealed class FailedAuthenticationLimiter : IDisposable
     /// <summary>Counts one failure of the address.</summary>
     public void RecordFailure(string client)
     {
+        Volatile.Write(ref _lastFailureMs, Environment.TickCount64);
         using var lease = _limiter?.AttemptAcquire(client, 1);
     }
 

@@ -49,7 +49,7 @@ internal sealed class AgentRegistry
         var record = await GetRecordAsync(agentId, ct).ConfigureAwait(false);
         if (record is null)
         {
-            _cache.TryRemove(agentId, out _);
+            Invalidate(agentId);
             return null;
         }
 
@@ -57,16 +57,37 @@ internal sealed class AgentRegistry
         var session = new AgentSession(record, new PolicyEvaluator(record.Policy), dataKey, now);
         if (_ttl > TimeSpan.Zero)
         {
-            _cache[agentId] = session;
+            Cache(agentId, session);
         }
 
         return session;
     }
 
+    // Replaces the cached session, retiring the one it replaces. (A session overwritten by a concurrent refresh is not
+    // retired, only left to the garbage collector: retiring is tidiness, never needed for correctness.)
+    private void Cache(string agentId, AgentSession session)
+    {
+        while (true)
+        {
+            if (_cache.TryGetValue(agentId, out var old))
+            {
+                if (_cache.TryUpdate(agentId, session, old))
+                {
+                    old.Retire();
+                    return;
+                }
+            }
+            else if (_cache.TryAdd(agentId, session))
+            {
+                return;
+            }
+        }
+    }
+
     public async ValueTask SaveAsync(AgentRecord record, CancellationToken ct)
     {
         await WriteAsync(AgentRecord.RegistryLabel(record.Id), record, RegistryJson.Default.AgentRecord, ct).ConfigureAwait(false);
-        _cache.TryRemove(record.Id, out _);
+        Invalidate(record.Id);
     }
 
     public async IAsyncEnumerable<AgentRecord> ListRecordsAsync([EnumeratorCancellation] CancellationToken ct)
@@ -95,7 +116,13 @@ internal sealed class AgentRegistry
     public ValueTask SaveAdminKeysAsync(AdminKeysRecord record, CancellationToken ct) =>
         WriteAsync(AdminKeysRecord.RegistryLabel, record, RegistryJson.Default.AdminKeysRecord, ct);
 
-    public void Invalidate(string agentId) => _cache.TryRemove(agentId, out _);
+    public void Invalidate(string agentId)
+    {
+        if (_cache.TryRemove(agentId, out var old))
+        {
+            old.Retire();
+        }
+    }
 
     /// <summary>
     /// Serialises read-modify-write of one agent's record in this process, so overlapping admin operations (a revoke and a

@@ -33,7 +33,7 @@ public sealed class AgentScopeAuthenticator
             throw new AgentScopeException(ErrorKind.AgentRevoked, $"agent '{key.AgentId}' is revoked");
         }
 
-        if (session is null || !ApiKeys.Verify(key, session.Record.Keys, _core.Now))
+        if (session is null || !session.Verify(key, _core.Now))
         {
             await FailAsync(key.AgentId, "unknown or expired key", context).ConfigureAwait(false);
             throw AgentScopeException.Unauthenticated();

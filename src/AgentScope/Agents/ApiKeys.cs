@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -35,22 +36,36 @@ internal static class ApiKeys
             return false;
         }
 
+        // Split on '_' by index rather than string.Split: this runs on every request.
         if (token.StartsWith(AdminPrefix, StringComparison.Ordinal))
         {
-            var parts = token[AdminPrefix.Length..].Split('_', 2);
-            if (parts.Length == 2 && IsKeyId(parts[0]) && parts[1].Length > 0)
+            var rest = token.AsSpan(AdminPrefix.Length);
+            var end = rest.IndexOf('_');
+            if (end >= 0 && IsKeyId(rest[..end]) && end + 1 < rest.Length)
             {
-                parsed = new Parsed(true, null, parts[0], parts[1]);
+                parsed = new Parsed(true, null, rest[..end].ToString(), rest[(end + 1)..].ToString());
                 return true;
             }
         }
         else if (token.StartsWith(AgentPrefix, StringComparison.Ordinal))
         {
-            var parts = token[AgentPrefix.Length..].Split('_', 3);
-            if (parts.Length == 3 && Names.IsValidAgentId(parts[0]) && IsKeyId(parts[1]) && parts[2].Length > 0)
+            var rest = token.AsSpan(AgentPrefix.Length);
+            var agentEnd = rest.IndexOf('_');
+            var keyIdEnd = agentEnd < 0 ? -1 : rest[(agentEnd + 1)..].IndexOf('_');
+            if (keyIdEnd >= 0)
             {
-                parsed = new Parsed(false, parts[0], parts[1], parts[2]);
-                return true;
+                var agentId = rest[..agentEnd];
+                var keyId = rest.Slice(agentEnd + 1, keyIdEnd);
+                var secret = rest[(agentEnd + 1 + keyIdEnd + 1)..];
+                if (IsKeyId(keyId) && secret.Length > 0)
+                {
+                    var id = agentId.ToString();
+                    if (Names.IsValidAgentId(id))
+                    {
+                        parsed = new Parsed(false, id, keyId.ToString(), secret.ToString());
+                        return true;
+                    }
+                }
             }
         }
 
@@ -64,21 +79,29 @@ internal static class ApiKeys
         {
             if (record.KeyId == key.KeyId)
             {
-                Span<byte> actual = stackalloc byte[32];
-                Span<byte> expected = stackalloc byte[32];
-                SHA256.HashData(Encoding.UTF8.GetBytes(key.Secret), actual);
-                var ok = Convert.TryFromBase64String(record.Hash, expected, out var n) && n == 32 &&
-                         CryptographicOperations.FixedTimeEquals(actual, expected);
-                return ok && (record.ExpiresAt is not { } exp || exp > now);
+                return Verify(key, record, now);
             }
         }
 
         return false;
     }
 
+    /// <summary>True when the secret hashes to <paramref name="record"/>'s hash (compared in constant time) and the record is live.</summary>
+    public static bool Verify(in Parsed key, ApiKeyRecord record, DateTimeOffset now)
+    {
+        Span<byte> actual = stackalloc byte[32];
+        Span<byte> expected = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes(key.Secret), actual);
+        var ok = Convert.TryFromBase64String(record.Hash, expected, out var n) && n == 32 &&
+                 CryptographicOperations.FixedTimeEquals(actual, expected);
+        return ok && (record.ExpiresAt is not { } exp || exp > now);
+    }
+
     public static string Hash(string secret) => Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));
 
-    private static bool IsKeyId(string s) => s.Length == 12 && s.All(char.IsAsciiHexDigitLower);
+    private static readonly SearchValues<char> LowerHexDigits = SearchValues.Create("0123456789abcdef");
+
+    private static bool IsKeyId(ReadOnlySpan<char> s) => s.Length == 12 && !s.ContainsAnyExcept(LowerHexDigits);
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '-');
 }

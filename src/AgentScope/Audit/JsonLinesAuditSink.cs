@@ -22,8 +22,10 @@ namespace AgentScope.Audit;
 /// Safe for many threads, for several instances on one path, and for several processes on one file (say a CLI and
 /// a server): each append holds an in-process gate and an OS lock on <c>&lt;path&gt;.lock</c>, and picks up the last
 /// record of any other writer first, so the file stays one valid chain. The log is kept open; an append is one
-/// write of the record and one in-place overwrite of the anchor (plus fsync of both when
-/// <see cref="JsonLinesAuditOptions.Durable"/>).
+/// <c>fstat</c> (has another writer appended?), one write of the record and one in-place overwrite of the anchor (plus
+/// fsync of both when <see cref="JsonLinesAuditOptions.Durable"/>). The OS lock is leased: a process keeps it across
+/// appends until it is idle for a millisecond or another process signals that it is waiting, which then gets its
+/// turn within about a millisecond (see <see cref="AuditFileLock"/>).
 /// </para>
 /// <para>
 /// Group commit: a writer that finds the gate taken queues its record and waits for the gate; whoever holds the gate
@@ -49,6 +51,11 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IAuditHealth, 
     private readonly AuditFileLock _fileLock;
     private readonly FileStream _log;
     private readonly FileStream _anchor;
+
+    // The streams' handles, taken once: every read of FileStream.SafeFileHandle re-seeks the descriptor to the stream's
+    // position (an lseek system call each time), and the sink only ever does positioned I/O through RandomAccess.
+    private readonly SafeFileHandle _logHandle;
+    private readonly SafeFileHandle _anchorHandle;
 
     // Writer state, touched only while holding _fileLock.Gate.
     private readonly AuditRecordSerializer _serializer = new();
@@ -106,6 +113,8 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IAuditHealth, 
             anchor = OpenShared(_path + ".head"); // before the log, so no record is ever written without an anchor
             _log = OpenShared(_path);
             _anchor = anchor;
+            _logHandle = _log.SafeFileHandle;
+            _anchorHandle = _anchor.SafeFileHandle;
             _fileLock = fileLock;
         }
         catch (Exception ex)
@@ -303,6 +312,7 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IAuditHealth, 
             }
 
             _disposed = true;
+            _fileLock.EndLease(); // let another process have the lock now rather than at the next lease tick
             _log.Dispose();
             _anchor.Dispose();
             _serializer.Dispose();
@@ -429,26 +439,37 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IAuditHealth, 
         }
     }
 
-    /// <summary>Takes the OS lock, retrying (it is non-blocking) until <see cref="JsonLinesAuditOptions.LockTimeout"/>. Caller holds the gate.</summary>
+    /// <summary>
+    /// Takes the OS lock, retrying (it is non-blocking) until <see cref="JsonLinesAuditOptions.LockTimeout"/>; meanwhile
+    /// this process's waiting flag is up, so a holder in another process lets the lock go. Caller holds the gate.
+    /// </summary>
     private async ValueTask EnterOsLockAsync(CancellationToken cancellationToken)
     {
-        ThrowIfDisposed();
-        var started = _time.GetTimestamp();
-        for (var attempt = 0; !_fileLock.TryEnter(); attempt++)
+        try
         {
-            if (_time.GetElapsedTime(started) > _lockTimeout)
+            ThrowIfDisposed();
+            var started = _time.GetTimestamp();
+            for (var attempt = 0; !_fileLock.TryEnter(); attempt++)
             {
-                throw AgentScopeException.Unavailable("audit sink unavailable: timed out waiting for another writer's lock on the audit log", _fileLock.LastError);
-            }
+                if (_time.GetElapsedTime(started) > _lockTimeout)
+                {
+                    throw AgentScopeException.Unavailable("audit sink unavailable: timed out waiting for another writer's lock on the audit log", _fileLock.LastError);
+                }
 
-            if (attempt < 16)
-            {
-                await Task.Yield();
+                if (attempt < 16)
+                {
+                    await Task.Yield();
+                }
+                else
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(1), _time, cancellationToken).ConfigureAwait(false);
+                }
             }
-            else
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(1), _time, cancellationToken).ConfigureAwait(false);
-            }
+        }
+        catch
+        {
+            _fileLock.StopWaiting(); // gave up: another process's holder need not yield any more
+            throw;
         }
     }
 
@@ -461,10 +482,10 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IAuditHealth, 
             await EnterOsLockAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                var length = RandomAccess.GetLength(_log.SafeFileHandle);
-                var anchorLength = (int)Math.Min(RandomAccess.GetLength(_anchor.SafeFileHandle), 4096);
+                var length = RandomAccess.GetLength(_logHandle);
+                var anchorLength = (int)Math.Min(RandomAccess.GetLength(_anchorHandle), 4096);
                 var anchor = new byte[anchorLength];
-                ReadExactly(_anchor.SafeFileHandle, anchor, 0);
+                ReadExactly(_anchorHandle, anchor, 0);
                 return (length, anchor);
             }
             finally
@@ -518,10 +539,10 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IAuditHealth, 
                 AppendLine(queued.Event, ++seq);
             }
 
-            RandomAccess.Write(_log.SafeFileHandle, _batchLines.WrittenSpan, _knownLength);
+            RandomAccess.Write(_logHandle, _batchLines.WrittenSpan, _knownLength);
             if (_durable)
             {
-                _log.Flush(flushToDisk: true);
+                RandomAccess.FlushToDisk(_logHandle);
             }
 
             _knownLength += _batchLines.WrittenCount;
@@ -529,10 +550,10 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IAuditHealth, 
             _lastHash = Encoding.ASCII.GetString(_lastHashAscii);
 
             AuditRecordFormat.FormatAnchor(_lastSeq, _lastHashAscii, _anchorBuffer);
-            RandomAccess.Write(_anchor.SafeFileHandle, _anchorBuffer, 0);
+            RandomAccess.Write(_anchorHandle, _anchorBuffer, 0);
             if (_durable)
             {
-                _anchor.Flush(flushToDisk: true);
+                RandomAccess.FlushToDisk(_anchorHandle);
             }
         }
         catch (Exception ex)
@@ -595,7 +616,7 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IAuditHealth, 
     /// </summary>
     private void SyncTail()
     {
-        var handle = _log.SafeFileHandle;
+        var handle = _logHandle;
         var length = RandomAccess.GetLength(handle);
         if (length == _knownLength)
         {
@@ -628,8 +649,8 @@ public sealed class JsonLinesAuditSink : IAuditSink, IAuditTrail, IAuditHealth, 
             lastHash = Encoding.ASCII.GetString(hashHex);
         }
 
-        var anchorBytes = new byte[(int)Math.Min(RandomAccess.GetLength(_anchor.SafeFileHandle), 4096)];
-        ReadExactly(_anchor.SafeFileHandle, anchorBytes, 0);
+        var anchorBytes = new byte[(int)Math.Min(RandomAccess.GetLength(_anchorHandle), 4096)];
+        ReadExactly(_anchorHandle, anchorBytes, 0);
         var anchor = AuditRecordFormat.TryParseAnchor(anchorBytes);
         var consistent = anchor is not null
             && ((anchor.Seq == lastSeq && anchor.Hash == lastHash)

@@ -13,21 +13,28 @@ internal static class EntryCipher
 {
     private const byte Format = 1;
     private const int NonceSize = 12;
-    private const int TagSize = 16;
+    public const int TagSize = 16;
     public const int Overhead = 1 + NonceSize + TagSize;
 
-    public static byte[] Encrypt(ReadOnlySpan<byte> dataKey, string agentId, string label, long version, ReadOnlySpan<byte> plaintext)
+    // Agent ids and labels are short ASCII (63 and 128 characters at most), so the AAD fits on the stack.
+    private const int StackAadLimit = 256;
+
+    /// <summary>Encrypts a value; <paramref name="aes"/> holds the agent's data key and is not used by another thread meanwhile.</summary>
+    public static byte[] Encrypt(AesGcm aes, string agentId, string label, long version, ReadOnlySpan<byte> plaintext)
     {
         var output = new byte[Overhead + plaintext.Length];
         output[0] = Format;
         var nonce = output.AsSpan(1, NonceSize);
         RandomNumberGenerator.Fill(nonce);
-        using var aes = new AesGcm(dataKey, TagSize);
-        aes.Encrypt(nonce, plaintext, output.AsSpan(1 + NonceSize, plaintext.Length), output.AsSpan(1 + NonceSize + plaintext.Length), Aad(agentId, label, version));
+        var aadLength = AadLength(agentId, label);
+        var aad = aadLength <= StackAadLimit ? stackalloc byte[aadLength] : new byte[aadLength];
+        WriteAad(agentId, label, version, aad);
+        aes.Encrypt(nonce, plaintext, output.AsSpan(1 + NonceSize, plaintext.Length), output.AsSpan(1 + NonceSize + plaintext.Length), aad);
         return output;
     }
 
-    public static byte[] Decrypt(ReadOnlySpan<byte> dataKey, string agentId, string label, long version, ReadOnlySpan<byte> stored)
+    /// <summary>Decrypts a stored value; <paramref name="aes"/> holds the agent's data key and is not used by another thread meanwhile.</summary>
+    public static byte[] Decrypt(AesGcm aes, string agentId, string label, long version, ReadOnlySpan<byte> stored)
     {
         if (stored.Length < Overhead || stored[0] != Format)
         {
@@ -35,10 +42,12 @@ internal static class EntryCipher
         }
 
         var plaintext = new byte[stored.Length - Overhead];
+        var aadLength = AadLength(agentId, label);
+        var aad = aadLength <= StackAadLimit ? stackalloc byte[aadLength] : new byte[aadLength];
+        WriteAad(agentId, label, version, aad);
         try
         {
-            using var aes = new AesGcm(dataKey, TagSize);
-            aes.Decrypt(stored.Slice(1, NonceSize), stored.Slice(1 + NonceSize, plaintext.Length), stored[^TagSize..], plaintext, Aad(agentId, label, version));
+            aes.Decrypt(stored.Slice(1, NonceSize), stored.Slice(1 + NonceSize, plaintext.Length), stored[^TagSize..], plaintext, aad);
         }
         catch (CryptographicException e)
         {
@@ -51,19 +60,16 @@ internal static class EntryCipher
     private static AgentScopeException Tampered(string label, Exception? inner = null) => new(ErrorKind.BackendPermission,
         $"the stored value of '{label}' does not decrypt under its agent's data key (moved, altered or from another store)", inner);
 
-    private static byte[] Aad(string agentId, string label, long version)
+    private static int AadLength(string agentId, string label) => 2 + 2 + Encoding.UTF8.GetByteCount(agentId) + 2 + Encoding.UTF8.GetByteCount(label) + 8;
+
+    private static void WriteAad(string agentId, string label, long version, Span<byte> aad)
     {
         // Length-prefixed parts: no separator ambiguity between agent and label.
-        var a = Encoding.UTF8.GetBytes(agentId);
-        var l = Encoding.UTF8.GetBytes(label);
-        var aad = new byte[2 + 2 + a.Length + 2 + l.Length + 8];
-        var span = aad.AsSpan();
-        BinaryPrimitives.WriteUInt16BigEndian(span, Format);
-        BinaryPrimitives.WriteUInt16BigEndian(span[2..], (ushort)a.Length);
-        a.CopyTo(span[4..]);
-        BinaryPrimitives.WriteUInt16BigEndian(span[(4 + a.Length)..], (ushort)l.Length);
-        l.CopyTo(span[(6 + a.Length)..]);
-        BinaryPrimitives.WriteInt64BigEndian(span[(6 + a.Length + l.Length)..], version);
-        return aad;
+        BinaryPrimitives.WriteUInt16BigEndian(aad, Format);
+        var a = Encoding.UTF8.GetBytes(agentId, aad[4..]);
+        BinaryPrimitives.WriteUInt16BigEndian(aad[2..], (ushort)a);
+        var l = Encoding.UTF8.GetBytes(label, aad[(6 + a)..]);
+        BinaryPrimitives.WriteUInt16BigEndian(aad[(4 + a)..], (ushort)l);
+        BinaryPrimitives.WriteInt64BigEndian(aad[(6 + a + l)..], version);
     }
 }

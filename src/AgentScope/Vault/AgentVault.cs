@@ -80,8 +80,8 @@ public sealed class AgentVault
             byte[] stored;
             if (encrypt)
             {
-                var dataKey = session.DataKey ?? throw Revoked();
-                stored = EntryCipher.Encrypt(dataKey, _agentId, label, version, bytes);
+                var cipher = session.Cipher ?? throw Revoked();
+                stored = cipher.Encrypt(_agentId, label, version, bytes);
             }
             else
             {
@@ -278,8 +278,8 @@ public sealed class AgentVault
             return Encoding.UTF8.GetString(entry.Value);
         }
 
-        var dataKey = session.DataKey ?? throw Revoked();
-        return Encoding.UTF8.GetString(EntryCipher.Decrypt(dataKey, _agentId, entry.Metadata.Key.Label, entry.Metadata.Version, entry.Value));
+        var cipher = session.Cipher ?? throw Revoked();
+        return Encoding.UTF8.GetString(cipher.Decrypt(_agentId, entry.Metadata.Key.Label, entry.Metadata.Version, entry.Value));
     }
 
     private AgentScopeException Revoked() => new(ErrorKind.AgentRevoked, $"agent '{_agentId}' is revoked");
@@ -293,7 +293,7 @@ public sealed class AgentVault
         }
 
         // A long-lived vault (MCP, CLI) notices a rotated-out or expired key within the identity cache TTL.
-        if (_keyId is not null && !session.Record.Keys.Any(k => k.KeyId == _keyId && (k.ExpiresAt is not { } e || e > _core.Now)))
+        if (_keyId is not null && !session.HasLiveKey(_keyId, _core.Now))
         {
             throw AgentScopeException.Unauthenticated("the API key has expired or was rotated out");
         }

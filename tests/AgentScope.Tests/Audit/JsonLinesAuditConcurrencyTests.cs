@@ -123,6 +123,67 @@ public sealed class JsonLinesAuditConcurrencyTests : IDisposable
         await AssertOneValidChainAsync(first, Tasks * PerTask);
     }
 
+    // The lock is leased across appends (AuditFileLock): another process must still get its turn within a few lease
+    // ticks. The bound asserted here is loose for busy test machines; starving would show as the child's 10 s lock timeout.
+    private const double BoundedWaitMs = 250;
+
+    [Fact]
+    public async Task Another_process_appends_within_a_bounded_wait_while_this_one_appends_without_pause()
+    {
+        using var sink = _files.Open();
+        using var stop = new CancellationTokenSource();
+        var written = 0;
+        var writers = Enumerable.Range(0, 3).Select(t => Task.Run(async () =>
+        {
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                await sink.WriteAsync(AuditTestFiles.Event(i) with { RequestId = $"parent-{t}-{i}" });
+                Interlocked.Increment(ref written);
+            }
+        })).ToArray();
+        while (Volatile.Read(ref written) < 500)
+        {
+            await Task.Delay(10);
+        }
+
+        var child = await AuditWriterProcess.StartAsync(_files.LogPath, 50);
+        await stop.CancelAsync();
+        await Task.WhenAll(writers);
+
+        Assert.True(child.ExitCode == 0, child.Output);
+        Assert.True(child.SlowestAppendMs < BoundedWaitMs, $"the other process waited {child.SlowestAppendMs} ms for an append");
+        var ids = RequestIds();
+        Assert.Equal(50, ids.Count(id => id.StartsWith("child-", StringComparison.Ordinal)));
+        var first = ids.FindIndex(id => id.StartsWith("child-", StringComparison.Ordinal));
+        var last = ids.FindLastIndex(id => id.StartsWith("child-", StringComparison.Ordinal));
+        Assert.Contains(ids[first..last], id => id.StartsWith("parent-", StringComparison.Ordinal)); // the two really took turns
+        await AssertOneValidChainAsync(sink, written + 50);
+    }
+
+    [Fact]
+    public async Task Another_process_appends_without_waiting_for_a_lease_this_one_no_longer_uses()
+    {
+        using var sink = _files.Open();
+        for (var i = 0; i < 10; i++)
+        {
+            await sink.WriteAsync(AuditTestFiles.Event(i));
+        }
+
+        // This sink stays open and idle: its lease must not keep the other process waiting.
+        var child = await AuditWriterProcess.StartAsync(_files.LogPath, 20);
+
+        Assert.True(child.ExitCode == 0, child.Output);
+        Assert.True(child.SlowestAppendMs < BoundedWaitMs, $"the other process waited {child.SlowestAppendMs} ms for an append");
+        await sink.WriteAsync(AuditTestFiles.Event(10)); // and this one continues the chain after the other's records
+        await AssertOneValidChainAsync(sink, 31);
+    }
+
+    private List<string> RequestIds() => _files.ReadLines().Select(l =>
+    {
+        using var doc = JsonDocument.Parse(l);
+        return doc.RootElement.GetProperty("requestId").GetString()!;
+    }).ToList();
+
     [Fact]
     public async Task Alternating_writers_each_pick_up_the_other_writers_last_record()
     {

@@ -33,6 +33,59 @@ public sealed class KeyTests
     }
 
     [Fact]
+    public async Task A_key_verified_earlier_in_a_cached_session_still_stops_working_when_it_expires()
+    {
+        // A cache TTL longer than the grace: the session that remembered the old key outlives its expiry.
+        await using var host = new TestHost(configure: o =>
+        {
+            o.KeyRotationGrace = TimeSpan.FromMinutes(30);
+            o.IdentityCacheTtl = TimeSpan.FromHours(2);
+        });
+        var (_, oldKey) = await host.AddAgentAsync("a");
+        await host.Admin.RotateKeyAsync("a");
+
+        await host.Authenticator.AuthenticateAgentAsync(oldKey);
+        await host.Authenticator.AuthenticateAgentAsync(oldKey); // from the remembered verification
+        host.Time.Advance(TimeSpan.FromMinutes(30));
+
+        await Expect.FailsAsync(ErrorKind.Unauthenticated, () => host.Authenticator.AuthenticateAgentAsync(oldKey));
+    }
+
+    [Fact]
+    public async Task A_wrong_secret_for_a_known_key_id_fails_before_and_after_the_right_one_was_verified()
+    {
+        await using var host = new TestHost(configure: o => o.IdentityCacheTtl = TimeSpan.FromHours(1));
+        var (_, key) = await host.AddAgentAsync("a");
+        var at = key.LastIndexOf('_') + 1;
+        var wrongLastChar = key[..^1] + (key[^1] == 'A' ? 'B' : 'A');
+        var wrongShort = key[..^1];
+        var wrongLong = key + "A";
+        var wrongFirstChar = key[..at] + (key[at] == 'A' ? 'B' : 'A') + key[(at + 1)..];
+
+        for (var round = 0; round < 2; round++) // before, then after the right key was verified and remembered
+        {
+            foreach (var wrong in new[] { wrongLastChar, wrongShort, wrongLong, wrongFirstChar })
+            {
+                await Expect.FailsAsync(ErrorKind.Unauthenticated, () => host.Authenticator.AuthenticateAgentAsync(wrong));
+            }
+
+            Assert.Equal("a", (await host.Authenticator.AuthenticateAgentAsync(key)).AgentId);
+        }
+    }
+
+    [Fact]
+    public async Task A_rotation_with_zero_grace_ends_a_key_this_server_had_verified_on_its_next_use()
+    {
+        await using var host = new TestHost(configure: o => o.IdentityCacheTtl = TimeSpan.FromHours(1));
+        var (_, oldKey) = await host.AddAgentAsync("a");
+        await host.Authenticator.AuthenticateAgentAsync(oldKey);
+
+        await host.Admin.RotateKeyAsync("a", TimeSpan.Zero);
+
+        await Expect.FailsAsync(ErrorKind.Unauthenticated, () => host.Authenticator.AuthenticateAgentAsync(oldKey));
+    }
+
+    [Fact]
     public async Task The_default_grace_is_the_configured_key_rotation_grace_of_one_hour()
     {
         await using var host = new TestHost();
