@@ -1,3 +1,15 @@
+using AgentScope.Benchmarks;
 using BenchmarkDotNet.Running;
 
-BenchmarkSwitcher.FromAssembly(typeof(AgentScope.Benchmarks.BenchHost).Assembly).Run(args);
+if (args is ["--revoke-throughput", .. var rest])
+{
+    return await RevokeThroughput.RunAsync(rest);
+}
+
+if (args is ["--provider-overhead", .. var options])
+{
+    return await ProviderGetOverheadBenchmarks.RunInterleavedAsync(options);
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(BenchHost).Assembly).Run(args);
+return 0;

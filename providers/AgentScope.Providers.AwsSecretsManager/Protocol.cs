@@ -3,7 +3,8 @@ using System.Text.Json.Serialization;
 namespace AgentScope.Providers.AwsSecretsManager;
 
 // The request and response shapes of the Secrets Manager JSON protocol (awsJson1_1), as the API reference names them.
-// Only the members AgentScope uses are declared; unknown response members are ignored.
+// Only the members AgentScope uses are declared; unknown response members are ignored. Responses have setters, not init:
+// the generated serializer reads init-only members through its slower parameterized-constructor path.
 
 internal sealed record Tag(string Key, string Value);
 
@@ -53,33 +54,33 @@ internal sealed class ListSecretsRequest
 
 internal sealed class GetSecretValueResponse
 {
-    public string? ARN { get; init; }
-    public string? Name { get; init; }
-    public string? VersionId { get; init; }
-    public string? SecretString { get; init; }
-    public string? SecretBinary { get; init; }
+    public string? ARN { get; set; }
+    public string? Name { get; set; }
+    public string? VersionId { get; set; }
+    public string? SecretString { get; set; }
+    public string? SecretBinary { get; set; }
 }
 
 internal sealed class DescribeSecretResponse
 {
-    public string? ARN { get; init; }
-    public string? Name { get; init; }
-    public double? DeletedDate { get; init; }
-    public List<Tag>? Tags { get; init; }
+    public string? ARN { get; set; }
+    public string? Name { get; set; }
+    public double? DeletedDate { get; set; }
+    public List<Tag>? Tags { get; set; }
 }
 
 internal sealed class SecretListEntry
 {
-    public string? ARN { get; init; }
-    public string? Name { get; init; }
-    public double? DeletedDate { get; init; }
-    public List<Tag>? Tags { get; init; }
+    public string? ARN { get; set; }
+    public string? Name { get; set; }
+    public double? DeletedDate { get; set; }
+    public List<Tag>? Tags { get; set; }
 }
 
 internal sealed class ListSecretsResponse
 {
-    public List<SecretListEntry>? SecretList { get; init; }
-    public string? NextToken { get; init; }
+    public List<SecretListEntry>? SecretList { get; set; }
+    public string? NextToken { get; set; }
 }
 
 internal sealed class EmptyResponse;
@@ -87,7 +88,7 @@ internal sealed class EmptyResponse;
 internal sealed class ErrorResponse
 {
     [JsonPropertyName("__type")]
-    public string? Type { get; init; }
+    public string? Type { get; set; }
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, PropertyNameCaseInsensitive = true)]

@@ -26,6 +26,7 @@ internal sealed class SecretsManagerClient : IDisposable
     private readonly ResiliencePipeline _pipeline;
     private readonly SemaphoreSlim _gate;
     private readonly int _maxRetries;
+    private readonly SigV4Signer.SigningKeyCache _signingKeys = new();
 
     internal SecretsManagerClient(AwsSecretsManagerOptions options, Func<HttpClient> httpClient, AwsEnvironment environment, TimeProvider time)
     {
@@ -122,7 +123,8 @@ internal sealed class SecretsManagerClient : IDisposable
                 credentials.UseToken ? credentials.Token : null,
                 region,
                 Service,
-                _time.GetUtcNow());
+                _time.GetUtcNow(),
+                _signingKeys);
             request.Headers.TryAddWithoutValidation("X-Amz-Date", signature.AmzDate);
             if (credentials.UseToken)
             {

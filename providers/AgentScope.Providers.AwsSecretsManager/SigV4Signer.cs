@@ -22,6 +22,7 @@ internal static class SigV4Signer
     /// <summary>
     /// Signs a request. <paramref name="headers"/> are the headers to sign (Host included); X-Amz-Date is added here.
     /// The session token, when present, is signed too (X-Amz-Security-Token), as AWS's post-sts-header-before case does.
+    /// With <paramref name="keys"/>, the derived signing key is reused while the date, key, region and service stay the same.
     /// </summary>
     internal static Signature Sign(
         string method,
@@ -34,7 +35,8 @@ internal static class SigV4Signer
         string? sessionToken,
         string region,
         string service,
-        DateTimeOffset now)
+        DateTimeOffset now,
+        SigningKeyCache? keys = null)
     {
         var utc = now.UtcDateTime;
         var amzDate = utc.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
@@ -48,7 +50,7 @@ internal static class SigV4Signer
         var canonicalRequest = CanonicalRequest(method, canonicalUri, query, all, payloadHash, out var signedHeaders);
         var scope = $"{date}/{region}/{service}/aws4_request";
         var stringToSign = StringToSign(amzDate, scope, canonicalRequest);
-        var key = SigningKey(secretKey, date, region, service);
+        var key = keys is null ? SigningKey(secretKey, date, region, service) : keys.Get(secretKey, date, region, service);
         var signature = Convert.ToHexStringLower(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(stringToSign)));
         var authorization = $"{Algorithm} Credential={accessKey}/{scope}, SignedHeaders={signedHeaders}, Signature={signature}";
         return new Signature(authorization, amzDate, signedHeaders, canonicalRequest, stringToSign);
@@ -102,6 +104,37 @@ internal static class SigV4Signer
         var kRegion = HMACSHA256.HashData(kDate, Encoding.UTF8.GetBytes(region));
         var kService = HMACSHA256.HashData(kRegion, Encoding.UTF8.GetBytes(service));
         return HMACSHA256.HashData(kService, "aws4_request"u8);
+    }
+
+    /// <summary>
+    /// The last derived signing key, reused while its inputs stay the same: it depends only on the secret key, the date, the
+    /// region and the service, so deriving it (four HMACs) once a day is enough, as AWS's SigV4 documentation suggests.
+    /// Not a record: a generated ToString would print the secret key.
+    /// </summary>
+    internal sealed class SigningKeyCache
+    {
+        private Entry? _last;
+
+        internal byte[] Get(string secretKey, string date, string region, string service)
+        {
+            if (Volatile.Read(ref _last) is { } last && last.Date == date && last.SecretKey == secretKey && last.Region == region && last.Service == service)
+            {
+                return last.Key;
+            }
+
+            var key = SigningKey(secretKey, date, region, service);
+            Volatile.Write(ref _last, new Entry(secretKey, date, region, service, key));
+            return key;
+        }
+
+        private sealed class Entry(string secretKey, string date, string region, string service, byte[] key)
+        {
+            public string SecretKey { get; } = secretKey;
+            public string Date { get; } = date;
+            public string Region { get; } = region;
+            public string Service { get; } = service;
+            public byte[] Key { get; } = key;
+        }
     }
 
     /// <summary>The hex SHA-256 of a payload.</summary>

@@ -4,9 +4,10 @@ using Azure.Security.KeyVault.Secrets;
 namespace AgentScope.Providers.AzureKeyVault;
 
 /// <summary>
-/// Settings of the Azure Key Vault backend, validated once (every problem reported together) when the backend is
-/// registered or constructed. Bound from the <c>Backend</c> section of <c>agentscope.json</c> by
-/// <c>AddAzureKeyVault(IServiceCollection, IConfiguration)</c>.
+/// Settings of the Azure Key Vault backend, validated (every problem reported together) when the backend is registered
+/// and again when it is constructed. Bound from the <c>Backend</c> section of <c>agentscope.json</c> by
+/// <c>AddAzureKeyVault(IServiceCollection, IConfiguration)</c>; what configuration cannot hold (<see cref="Credential"/>,
+/// <see cref="ConfigureClient"/>) a host adds with <c>services.PostConfigure&lt;AzureKeyVaultOptions&gt;(...)</c>.
 /// </summary>
 public sealed class AzureKeyVaultOptions
 {
@@ -16,7 +17,7 @@ public sealed class AzureKeyVaultOptions
     /// <summary>
     /// The credential used for Key Vault tokens. Null (default) uses <c>DefaultAzureCredential</c> (environment, workload
     /// identity, managed identity, Azure CLI, ...) configured with <see cref="TenantId"/> and <see cref="ManagedIdentityClientId"/>.
-    /// Cannot be set from configuration.
+    /// Cannot be set from configuration: set it in code, or with <c>PostConfigure</c> after registering from configuration.
     /// </summary>
     public TokenCredential? Credential { get; set; }
 
@@ -52,7 +53,7 @@ public sealed class AzureKeyVaultOptions
 
     /// <summary>
     /// Last say over the SDK client options (proxy, diagnostics, transport), applied after AgentScope's own settings.
-    /// Cannot be set from configuration.
+    /// Cannot be set from configuration: set it in code, or with <c>PostConfigure</c> after registering from configuration.
     /// </summary>
     public Action<SecretClientOptions>? ConfigureClient { get; set; }
 

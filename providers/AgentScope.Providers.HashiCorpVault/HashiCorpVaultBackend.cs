@@ -65,10 +65,13 @@ public sealed class HashiCorpVaultBackend : ISecretBackend, IDisposable
             return null;
         }
 
-        // A value someone put by hand (vault kv put .../label value=...) reads as a generic entry at Vault's version.
-        var created = EntryCodec.VaultTime(versionMeta?.CreatedTime) ?? DateTimeOffset.UnixEpoch;
-        var metadata = EntryCodec.Parse(key, map)
-            ?? new EntryMetadata(key, SecretKind.Generic, Math.Max(1, versionMeta?.Version ?? 1), created, created, null, Encrypted: false);
+        var metadata = EntryCodec.Parse(key, map);
+        if (metadata is null)
+        {
+            // A value someone put by hand (vault kv put .../label value=...) reads as a generic entry at Vault's version.
+            var created = EntryCodec.VaultTime(versionMeta?.CreatedTime) ?? DateTimeOffset.UnixEpoch;
+            metadata = new EntryMetadata(key, SecretKind.Generic, Math.Max(1, versionMeta?.Version ?? 1), created, created, null, Encrypted: false);
+        }
         if (key.IsRegistry && versionMeta is not null)
         {
             _registryVersions[key.Label] = (metadata.Version, versionMeta.Version);
@@ -219,7 +222,7 @@ public sealed class HashiCorpVaultBackend : ISecretBackend, IDisposable
         }
 
         var data = reply.Read(VaultJsonContext.Default.KvReadResponse, call).Data;
-        return (EntryCodec.Strings(data?.Data), data?.Metadata);
+        return (data?.Data ?? new Dictionary<string, string>(StringComparer.Ordinal), data?.Metadata);
     }
 
     private async Task<KvMetadata?> ReadMetadataAsync(EntryKey key, CancellationToken cancellationToken)

@@ -71,6 +71,14 @@ public sealed class HashiCorpVaultOptions
     /// <summary>The first retry's median delay; each further retry doubles it, up to 30 seconds. Default 200 ms.</summary>
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>
+    /// How long, in all, a call that Vault keeps answering 429 (a rate limit quota) is retried once <see cref="MaxRetries"/>
+    /// are spent: a quota clears, so a rate-limited call waits its turn instead of failing. Each wait is the
+    /// <c>Retry-After</c> Vault sends (with <c>enable_rate_limit_response_headers</c>) or else a jittered backoff of at most
+    /// one second, a quota's usual interval. Zero treats 429 like any other transient failure. Default 1 minute.
+    /// </summary>
+    public TimeSpan RateLimitWait { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>The largest value accepted, in bytes. Default <see cref="DefaultMaxValueBytes"/> (see there why).</summary>
     public int MaxValueBytes { get; set; } = DefaultMaxValueBytes;
 
@@ -143,6 +151,11 @@ public sealed class HashiCorpVaultOptions
         if (RetryBaseDelay < TimeSpan.Zero || RetryBaseDelay > TimeSpan.FromSeconds(30))
         {
             problems.Add("RetryBaseDelay must be between 0 and 30 seconds");
+        }
+
+        if (RateLimitWait < TimeSpan.Zero || RateLimitWait > TimeSpan.FromMinutes(30))
+        {
+            problems.Add("RateLimitWait must be between 0 and 30 minutes");
         }
 
         if (MaxValueBytes is <= 0 or > 16 << 20)
@@ -232,6 +245,7 @@ public sealed class HashiCorpVaultOptions
             Timeout = Timeout,
             MaxRetries = MaxRetries,
             RetryBaseDelay = RetryBaseDelay,
+            RateLimitWait = RateLimitWait,
             MaxValueBytes = MaxValueBytes,
             MaxConcurrency = MaxConcurrency,
         };

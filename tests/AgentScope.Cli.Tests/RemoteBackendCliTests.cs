@@ -109,26 +109,127 @@ public sealed class RemoteBackendCliTests : IDisposable
     }
 
     [Fact]
-    public async Task An_azure_home_resolves_the_key_vault_backend_on_its_vault_uri_and_prefix()
+    public async Task The_cli_runs_an_agent_lifecycle_on_azure_key_vault()
     {
-        // The CLI process can neither trust the emulator's test certificate nor get a token from a stub credential. Nor can
-        // this process: AddAzureKeyVault(IConfiguration) binds the section into options captured at registration, with
-        // DefaultAzureCredential and the SDK's default transport (no IOptions to Configure/PostConfigure after
-        // AddServices). So the wiring is checked short of calling the vault.
+        // The real process, with nothing in AgentScope bent for the test: the SDK keeps its challenge-resource check (the
+        // vault's host must end with ".vault.azure.net"), so the process uses a real-looking vault URI and reaches the
+        // emulator through HTTPS_PROXY (the proxy tunnels to it; the name is never resolved); it trusts the emulator's
+        // certificate through SSL_CERT_FILE (and an empty SSL_CERT_DIR: nothing else is trusted); and DefaultAzureCredential
+        // finds an App Service managed identity (IDENTITY_ENDPOINT, IDENTITY_HEADER) served by the emulator.
+        await using var emulator = await KeyVaultEmulator.StartAsync();
+        await using var proxy = new LoopbackConnectProxy(emulator.VaultUri.Port);
+        var vaultUri = new UriBuilder(emulator.VaultUri) { Host = TestCertificate.VaultHostName }.Uri;
+        var certificate = Path.Combine(_cli.Home, "emulator-ca.pem");
+        await File.WriteAllTextAsync(certificate, TestCertificate.ServerPem);
+        var env = new Dictionary<string, string>
+        {
+            ["SSL_CERT_FILE"] = certificate,
+            ["SSL_CERT_DIR"] = Directory.CreateTempSubdirectory("agentscope-no-certs-").FullName,
+            ["HTTPS_PROXY"] = proxy.Address.ToString(),
+            ["https_proxy"] = proxy.Address.ToString(),
+            ["NO_PROXY"] = "127.0.0.1,localhost",
+            ["no_proxy"] = "127.0.0.1,localhost",
+            ["IDENTITY_ENDPOINT"] = emulator.ManagedIdentityEndpoint.ToString(),
+            ["IDENTITY_HEADER"] = KeyVaultEmulator.IdentityHeader,
+            // The emulator deletes in 40 ms: poll for it at the emulator's pace, not a real vault's.
+            ["AGENTSCOPE__Backend__DeletePollingInterval"] = "00:00:00.015",
+        };
+
+        try
+        {
+            await InitAsync($"init --backend azure --vault-uri {vaultUri} --azure-prefix Team-A", env);
+            var backend = ReadConfig()["Backend"]!;
+            Assert.Equal("AzureKeyVault", (string?)backend["Kind"]);
+            Assert.Equal(vaultUri.ToString(), (string?)backend["VaultUri"]);
+            Assert.Equal("Team-A", (string?)backend["NamePrefix"]);
+
+            var canary = Canary();
+            var key = await RunLifecycleUntilRevokeAsync(env, canary);
+            Assert.Contains(canary, await KeyVaultValuesAsync(emulator), StringComparison.Ordinal);
+
+            await RevokeAndSweepAsync(env, key, destroyed: 2);
+            foreach (var label in new[] { "stripe-refund", "gh" })
+            {
+                Assert.DoesNotContain(SecretNaming.NameOf("team-a", new EntryKey("alpha", label)), emulator.LiveNames(), StringComparer.OrdinalIgnoreCase);
+            }
+
+            Assert.Empty(emulator.DeletedNames()); // purged, not merely soft-deleted
+            Assert.DoesNotContain(canary, await KeyVaultValuesAsync(emulator), StringComparison.Ordinal);
+            Assert.All(emulator.LiveNames(), n => Assert.StartsWith("team-a-", n, StringComparison.Ordinal));
+
+            // Every call went to the vault's own name through the proxy, with the managed identity's token.
+            Assert.NotEmpty(proxy.Authorities);
+            Assert.All(proxy.Authorities, a => Assert.Equal($"{TestCertificate.VaultHostName}:{vaultUri.Port}", a));
+            Assert.True(emulator.ManagedIdentityTokensIssued > 0);
+            Assert.DoesNotContain(emulator.Requests, r => r.Status == 401);
+            Assert.Empty(emulator.Bugs);
+        }
+        finally
+        {
+            Directory.Delete(env["SSL_CERT_DIR"]);
+        }
+    }
+
+    [Fact]
+    public async Task The_agent_lifecycle_runs_on_azure_key_vault_through_the_clis_composition_with_a_host_supplied_credential()
+    {
+        // In process, through what every CLI command builds (AgentScopeHome.AddServices on the home's agentscope.json),
+        // with the credential and transport a host supplies after registration (PostConfigure): the stub credential, the
+        // transport that trusts the test certificate, and the challenge resource accepted for 127.0.0.1.
         await using var emulator = await KeyVaultEmulator.StartAsync();
         var home = new AgentScopeHome(_cli.Home);
         home.Create(new JsonObject { ["Kind"] = "AzureKeyVault", ["VaultUri"] = emulator.VaultUri.ToString(), ["NamePrefix"] = "Team-A" },
             clientSideEncryption: false);
-
+        var credential = new StubTokenCredential(KeyVaultEmulator.AcceptedToken);
         var services = new ServiceCollection();
-        home.AddServices(services);
+        home.AddServices(services, identityCacheTtl: TimeSpan.Zero);
+        services.PostConfigure<AzureKeyVaultOptions>(o =>
+        {
+            o.Credential = credential;
+            o.ConfigureClient = emulator.ConfigureClient;
+            o.DeletePollingInterval = TimeSpan.FromMilliseconds(15);
+        });
         await using var provider = services.BuildServiceProvider();
 
         var backend = Assert.IsType<AzureKeyVaultBackend>(provider.GetRequiredService<ISecretBackend>());
-        Assert.Same(backend, provider.GetRequiredService<AzureKeyVaultBackend>());
         Assert.Equal(emulator.VaultUri, backend.VaultUri);
-        Assert.StartsWith("team-a-", backend.NameOf(new EntryKey("alpha", "db")), StringComparison.Ordinal);
-        Assert.NotNull(provider.GetRequiredService<AgentScopeAuthenticator>());
+        var auth = provider.GetRequiredService<AgentScopeAuthenticator>();
+        Assert.StartsWith("asa_", await auth.InitializeAsync(), StringComparison.Ordinal); // what init does after writing the home
+        var admin = auth.LocalAdmin(new AccessContext { Surface = "cli" });
+
+        var created = await admin.CreateAgentAsync("alpha");
+        var vault = await auth.AuthenticateAgentAsync(created.ApiKey);
+        var canary = Canary();
+        await vault.StoreAsync("stripe-refund", new SecretValue(canary));
+        await vault.StoreAsync("gh", new SecretValue("JBSWY3DPEHPK3PXP"), new StoreOptions { Kind = SecretKind.Totp });
+        Assert.Equal(canary, (await vault.GetAsync("stripe-refund")).Value.Reveal());
+        Assert.Equal(["gh", "stripe-refund"], (await vault.ListAsync()).Select(s => s.Label).Order());
+        Assert.Matches("^[0-9]{6}$", (await vault.GetTotpAsync("gh")).Code);
+        var stripeName = backend.NameOf(new EntryKey("alpha", "stripe-refund"));
+        Assert.StartsWith("team-a-", stripeName, StringComparison.Ordinal);
+        Assert.Contains(stripeName, emulator.LiveNames(), StringComparer.OrdinalIgnoreCase);
+        Assert.Contains(canary, await KeyVaultValuesAsync(emulator), StringComparison.Ordinal);
+
+        Assert.Equal(2, await admin.RevokeAsync("alpha"));
+        var refused = await Assert.ThrowsAsync<AgentScopeException>(() => auth.AuthenticateAgentAsync(created.ApiKey));
+        Assert.Equal(ErrorKind.AgentRevoked, refused.Kind);
+        foreach (var label in new[] { "stripe-refund", "gh" })
+        {
+            Assert.DoesNotContain(backend.NameOf(new EntryKey("alpha", label)), emulator.LiveNames(), StringComparer.OrdinalIgnoreCase);
+        }
+
+        Assert.Empty(emulator.DeletedNames()); // purged, not merely soft-deleted
+        Assert.DoesNotContain(canary, await KeyVaultValuesAsync(emulator), StringComparison.Ordinal);
+        await foreach (var m in backend.ListAllAsync())
+        {
+            Assert.True(m.Key.IsRegistry, $"left in the vault: {m.Key}");
+        }
+
+        var sweep = await admin.SweepAsync(dryRun: true);
+        Assert.Equal(0, sweep.OrphansFound);
+        Assert.Empty(sweep.RevokesFinished);
+        Assert.NotEmpty(credential.Requests);
+        Assert.Empty(emulator.Bugs);
     }
 
     [Fact]
@@ -221,6 +322,19 @@ public sealed class RemoteBackendCliTests : IDisposable
             Assert.Equal(0, doc.RootElement.GetProperty("orphansFound").GetInt32());
             Assert.Empty(doc.RootElement.GetProperty("revokesFinished").EnumerateArray());
         }
+    }
+
+    /// <summary>Every live value in the Key Vault emulator, read by another client, as one string to search.</summary>
+    private static async Task<string> KeyVaultValuesAsync(KeyVaultEmulator emulator)
+    {
+        var client = emulator.CreateClient();
+        var all = new StringBuilder();
+        foreach (var name in emulator.LiveNames())
+        {
+            all.Append((await client.GetSecretAsync(name)).Value.Value).Append('\n');
+        }
+
+        return all.ToString();
     }
 
     /// <summary>Everything the Vault server stores (data and custom_metadata of every key), as one string to search.</summary>

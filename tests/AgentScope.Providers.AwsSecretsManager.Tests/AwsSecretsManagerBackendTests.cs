@@ -84,6 +84,37 @@ public sealed class AwsSecretsManagerBackendTests
     }
 
     [Fact]
+    public async Task Each_rotation_moves_awscurrent_to_the_new_version_and_awsprevious_to_the_one_it_replaced()
+    {
+        await using var t = await TestBackend.StartAsync();
+        const string name = "agentscope/alpha/db";
+        static string ValueIn(string? secretString) => JsonDocument.Parse(secretString!).RootElement.GetProperty("value").GetString()!;
+
+        await t.Backend.PutAsync(Entry("alpha", "db", "one"));
+        var first = t.Server.VersionIdAt(name, "AWSCURRENT");
+        Assert.Null(t.Server.VersionIdAt(name, "AWSPREVIOUS"));
+
+        await t.Backend.PutAsync(Entry("alpha", "db", "two", version: 2));
+        var second = t.Server.VersionIdAt(name, "AWSCURRENT");
+        Assert.NotEqual(first, second);
+        Assert.Equal(first, t.Server.VersionIdAt(name, "AWSPREVIOUS"));
+        Assert.Equal("two", ValueIn(t.Server.SecretStringAt(name, "AWSCURRENT")));
+        Assert.Equal("one", ValueIn(t.Server.SecretStringAt(name, "AWSPREVIOUS")));
+
+        await t.Backend.PutAsync(Entry("alpha", "db", "three", version: 3));
+        var third = t.Server.VersionIdAt(name, "AWSCURRENT");
+        Assert.DoesNotContain(third, new[] { first, second });
+        Assert.Equal(second, t.Server.VersionIdAt(name, "AWSPREVIOUS"));
+        Assert.Equal("three", ValueIn(t.Server.SecretStringAt(name, "AWSCURRENT")));
+        Assert.Equal("two", ValueIn(t.Server.SecretStringAt(name, "AWSPREVIOUS")));
+        // The first version lost its last label: AWS deprecates and removes it.
+        Assert.Equal([$"{second}:AWSPREVIOUS", $"{third}:AWSCURRENT"], t.Server.VersionStages(name));
+
+        Assert.Equal("three", Encoding.UTF8.GetString((await t.Backend.GetAsync(new EntryKey("alpha", "db")))!.Value));
+        Assert.Equal(2, t.Server.Calls("PutSecretValue"));
+    }
+
+    [Fact]
     public async Task The_kms_key_is_passed_on_creation()
     {
         await using var t = await TestBackend.StartAsync(o => o.KmsKeyId = "alias/agentscope");

@@ -92,6 +92,22 @@ public sealed class SigV4SignerTests
     }
 
     [Fact]
+    public void A_cached_signing_key_signs_as_a_fresh_one_and_is_derived_again_when_the_date_or_key_changes()
+    {
+        var keys = new SigV4Signer.SigningKeyCache();
+        SigV4Signer.Signature Sign(DateTimeOffset at, string secretKey, SigV4Signer.SigningKeyCache? cache) => SigV4Signer.Sign(
+            "GET", "/", string.Empty, [new("Host", "example.amazonaws.com")], SigV4Signer.EmptyPayloadHash,
+            SuiteAccessKey, secretKey, sessionToken: null, "us-east-1", "service", at, cache);
+
+        foreach (var (at, secretKey) in new[] { (SuiteTime, SuiteSecretKey), (SuiteTime.AddMinutes(5), SuiteSecretKey), (SuiteTime.AddDays(1), SuiteSecretKey), (SuiteTime.AddDays(1), "another-secret-key") })
+        {
+            Assert.Equal(Sign(at, secretKey, cache: null).Authorization, Sign(at, secretKey, keys).Authorization);
+        }
+
+        Assert.Equal(SignSuite("GET", string.Empty).Authorization, Sign(SuiteTime, SuiteSecretKey, keys).Authorization);
+    }
+
+    [Fact]
     public void The_derived_key_matches_the_aws_sdk()
     {
         var ours = SigV4Signer.SigningKey(SuiteSecretKey, "20150830", "us-east-1", "service");

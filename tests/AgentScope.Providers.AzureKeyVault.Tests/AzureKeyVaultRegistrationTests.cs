@@ -1,4 +1,5 @@
 using AgentScope.Backends;
+using AgentScope.Testing.Emulators.AzureKeyVault;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -107,5 +108,44 @@ public sealed class AzureKeyVaultRegistrationTests
         services.AddAzureKeyVault(o => o.VaultUri = new Uri("https://contoso.vault.azure.net/"));
         using var provider = services.BuildServiceProvider();
         Assert.IsType<AzureKeyVaultBackend>(provider.GetRequiredService<ISecretBackend>());
+    }
+
+    [Fact]
+    public async Task A_host_supplies_the_credential_and_transport_after_registering_from_configuration()
+    {
+        await using var vault = await KeyVaultEmulator.StartAsync();
+        var section = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Backend:VaultUri"] = vault.VaultUri.ToString(),
+            ["Backend:DeletePollingInterval"] = "00:00:00.015",
+        }).Build().GetSection("Backend");
+        var credential = new StubTokenCredential(KeyVaultEmulator.AcceptedToken);
+        var services = new ServiceCollection().AddAzureKeyVault(section);
+        services.PostConfigure<AzureKeyVaultOptions>(o =>
+        {
+            o.Credential = credential;
+            o.ConfigureClient = vault.ConfigureClient;
+        });
+        await using var provider = services.BuildServiceProvider();
+
+        var backend = provider.GetRequiredService<ISecretBackend>();
+        var key = new EntryKey("alpha", "db");
+        var now = DateTimeOffset.UtcNow;
+        await backend.PutAsync(new BackendEntry(new EntryMetadata(key, SecretKind.Generic, 1, now, now, null, Encrypted: false), "v"u8.ToArray()));
+        Assert.Equal("v"u8.ToArray(), (await backend.GetAsync(key))!.Value);
+        Assert.Single(vault.LiveNames());
+        Assert.Contains(credential.Requests, r => r.Scopes.Contains("https://vault.azure.net/.default"));
+    }
+
+    [Fact]
+    public void Options_changed_by_post_configure_are_validated_when_the_backend_is_built()
+    {
+        var services = new ServiceCollection().AddAzureKeyVault(o => o.VaultUri = new Uri("https://contoso.vault.azure.net/"));
+        services.PostConfigure<AzureKeyVaultOptions>(o => o.MaxConcurrency = 0);
+        using var provider = services.BuildServiceProvider();
+
+        var ex = Assert.Throws<AgentScopeException>(() => provider.GetRequiredService<ISecretBackend>());
+        Assert.Equal(ErrorKind.InvalidInput, ex.Kind);
+        Assert.Contains("MaxConcurrency", ex.Message, StringComparison.Ordinal);
     }
 }

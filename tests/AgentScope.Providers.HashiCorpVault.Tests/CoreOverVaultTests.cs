@@ -60,4 +60,50 @@ public sealed class CoreOverVaultTests(VaultServerFixture fixture) : IClassFixtu
         Assert.Equal(AgentStatus.Revoked, (await admin.GetAgentAsync("support-bot")).Status);
         await Assert.ThrowsAsync<AgentScopeException>(() => auth.AuthenticateAgentAsync(created.ApiKey));
     }
+
+    [Fact]
+    public async Task A_revoke_cut_off_by_dropped_connections_is_finished_by_sweep()
+    {
+        var root = "drop" + Guid.NewGuid().ToString("N")[..8];
+        await using var services = Build(root, clientSideEncryption: true);
+        var auth = services.GetRequiredService<AgentScopeAuthenticator>();
+        var admin = auth.LocalAdmin();
+        var alpha = await admin.CreateAgentAsync("alpha");
+        var beta = await admin.CreateAgentAsync("beta");
+        var vault = await auth.AuthenticateAgentAsync(alpha.ApiKey);
+        for (var i = 0; i < 6; i++)
+        {
+            await vault.StoreAsync($"a-{i}", new SecretValue($"value-a-{i}"));
+            await vault.StoreAsync($"b-{i}", new SecretValue($"value-b-{i}"));
+        }
+
+        await (await auth.AuthenticateAgentAsync(beta.ApiKey)).StoreAsync("kept", new SecretValue("beta-value"));
+        string AlphaPath(string label) => $"{root}/agents/alpha/{label}";
+
+        // Every attempt to delete one of alpha's b-* entries loses its connection, retries included: the revoke stops midway.
+        Server.DropConnections(int.MaxValue, pathPrefix: $"secret/metadata/{AlphaPath("b-")}");
+        try
+        {
+            var e = await Assert.ThrowsAsync<AgentScopeException>(() => admin.RevokeAsync("alpha"));
+            Assert.Equal(ErrorKind.BackendUnavailable, e.Kind);
+            Assert.Contains("unreachable", e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Server.ClearFaults();
+        }
+
+        Assert.Equal(AgentStatus.Revoking, (await admin.GetAgentAsync("alpha")).Status);
+        Assert.Contains(Server.Keys(), k => k.StartsWith(AlphaPath("b-"), StringComparison.Ordinal));
+        var refused = await Assert.ThrowsAsync<AgentScopeException>(() => auth.AuthenticateAgentAsync(alpha.ApiKey));
+        Assert.Equal(ErrorKind.AgentRevoked, refused.Kind);
+
+        var report = await admin.SweepAsync();
+
+        Assert.Equal(["alpha"], report.RevokesFinished);
+        Assert.Equal(AgentStatus.Revoked, (await admin.GetAgentAsync("alpha")).Status);
+        Assert.DoesNotContain(Server.Keys(), k => k.StartsWith(AlphaPath(""), StringComparison.Ordinal));
+        Assert.Contains($"{root}/agents/beta/kept", Server.Keys());
+        Assert.Contains(Server.Requests, r => r.Method == "DELETE" && r.Path.StartsWith($"secret/metadata/{AlphaPath("b-")}", StringComparison.Ordinal));
+    }
 }

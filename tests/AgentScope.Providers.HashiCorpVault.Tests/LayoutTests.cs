@@ -86,6 +86,25 @@ public sealed class LayoutTests(VaultServerFixture fixture) : IClassFixture<Vaul
     }
 
     [Fact]
+    public async Task Members_of_a_hand_written_data_map_that_are_not_strings_are_ignored()
+    {
+        await using var h = VaultHarness.Create(Server);
+        Server.WriteRaw($"{h.RootPath}/agents/alpha/mixed", new JsonObject
+        {
+            ["port"] = 5432,
+            ["nested"] = new JsonObject { ["value"] = "not this one", ["list"] = new JsonArray(1, "two", null) },
+            ["enabled"] = true,
+            ["none"] = null,
+            ["value"] = "the \u002B value \"quoted\"",
+        });
+
+        var got = await h.Backend.GetAsync(new EntryKey("alpha", "mixed"));
+        Assert.Equal("the \u002B value \"quoted\"", Text(got));
+        Assert.Equal(SecretKind.Generic, got!.Metadata.Kind);
+        Assert.Equal(1, got.Metadata.Version);
+    }
+
+    [Fact]
     public async Task An_entry_whose_metadata_write_never_happened_lists_from_its_data_map()
     {
         await using var h = VaultHarness.Create(Server);

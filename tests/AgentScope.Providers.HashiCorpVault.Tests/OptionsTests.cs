@@ -20,12 +20,13 @@ public sealed class OptionsTests(VaultServerFixture fixture) : IClassFixture<Vau
             RootPath = "a/../b",
             Timeout = TimeSpan.Zero,
             MaxRetries = -1,
+            RateLimitWait = TimeSpan.FromSeconds(-1),
             MaxValueBytes = 0,
             Auth = new HashiCorpVaultAuthOptions { Method = HashiCorpVaultAuthMethod.AppRole },
         };
         var ex = Assert.Throws<AgentScopeException>(() => options.Resolve(NoEnvironment));
         Assert.Equal(ErrorKind.InvalidInput, ex.Kind);
-        foreach (var expected in new[] { "Address", "Mount", "RootPath", "Timeout", "MaxRetries", "MaxValueBytes", "Auth.RoleId", "Auth.SecretId" })
+        foreach (var expected in new[] { "Address", "Mount", "RootPath", "Timeout", "MaxRetries", "RateLimitWait", "MaxValueBytes", "Auth.RoleId", "Auth.SecretId" })
         {
             Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
         }
@@ -111,6 +112,7 @@ public sealed class OptionsTests(VaultServerFixture fixture) : IClassFixture<Vau
                 "Auth": { "Method": "AppRole", "RoleId": "json-role", "SecretId": "json-secret", "MountPath": "approle-json" },
                 "Timeout": "00:00:05",
                 "MaxRetries": 2,
+                "RateLimitWait": "00:00:20",
                 "MaxConcurrency": 4
               }
             }
@@ -129,6 +131,7 @@ public sealed class OptionsTests(VaultServerFixture fixture) : IClassFixture<Vau
         var settings = provider.GetRequiredService<VaultSettings>();
         Assert.Equal(TimeSpan.FromSeconds(5), settings.Timeout);
         Assert.Equal(2, settings.MaxRetries);
+        Assert.Equal(TimeSpan.FromSeconds(20), settings.RateLimitWait);
 
         await backend.PutAsync(Entry("alpha", "db", "bound"));
         Assert.Equal("bound", Text(await backend.GetAsync(new EntryKey("alpha", "db"))));

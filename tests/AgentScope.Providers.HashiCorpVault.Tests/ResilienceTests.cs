@@ -79,6 +79,79 @@ public sealed class ResilienceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_rate_limited_call_keeps_waiting_its_turn_after_the_retries_are_spent()
+    {
+        await using var h = VaultHarness.Create(_server, o => o.MaxRetries = 1);
+        await h.Backend.PutAsync(Entry("alpha", "db", "v1"));
+        _server.InjectFaults(429, 6, pathPrefix: "secret/data/");
+        Assert.Equal("v1", Text(await h.Backend.GetAsync(new EntryKey("alpha", "db"))));
+        Assert.Equal(7, Count("GET", "/data/" + h.RootPath + "/agents/alpha/db"));
+    }
+
+    [Fact]
+    public async Task Other_transient_failures_still_stop_when_the_retries_are_spent()
+    {
+        await using var h = VaultHarness.Create(_server, o => o.MaxRetries = 1);
+        _server.InjectFaults(503, 6, pathPrefix: "secret/data/");
+        var ex = await Assert.ThrowsAsync<AgentScopeException>(() => h.Backend.GetAsync(new EntryKey("alpha", "db")).AsTask());
+        Assert.Equal(ErrorKind.BackendUnavailable, ex.Kind);
+        Assert.Equal(2, Count("GET", "/data/" + h.RootPath + "/agents/alpha/db"));
+    }
+
+    [Fact]
+    public async Task A_rate_limit_that_outlasts_the_wait_is_reported_unavailable()
+    {
+        await using var h = VaultHarness.Create(_server, o =>
+        {
+            o.MaxRetries = 1;
+            o.RateLimitWait = TimeSpan.FromMilliseconds(100);
+        });
+        _server.InjectFaults(429, 100_000, pathPrefix: "secret/data/");
+        var ex = await Assert.ThrowsAsync<AgentScopeException>(() => h.Backend.GetAsync(new EntryKey("alpha", "db")).AsTask());
+        Assert.Equal(ErrorKind.BackendUnavailable, ex.Kind);
+        Assert.Contains("429", ex.Message, StringComparison.Ordinal);
+        Assert.True(Count("GET", "/data/" + h.RootPath + "/agents/alpha/db") > 2);
+    }
+
+    [Fact]
+    public async Task With_no_rate_limit_wait_a_429_counts_like_any_transient_failure()
+    {
+        await using var h = VaultHarness.Create(_server, o =>
+        {
+            o.MaxRetries = 1;
+            o.RateLimitWait = TimeSpan.Zero;
+        });
+        _server.InjectFaults(429, 6, pathPrefix: "secret/data/");
+        var ex = await Assert.ThrowsAsync<AgentScopeException>(() => h.Backend.GetAsync(new EntryKey("alpha", "db")).AsTask());
+        Assert.Equal(ErrorKind.BackendUnavailable, ex.Kind);
+        Assert.Equal(2, Count("GET", "/data/" + h.RootPath + "/agents/alpha/db"));
+    }
+
+    [Fact]
+    public async Task Deletes_under_a_rate_limit_quota_without_retry_after_all_complete()
+    {
+        await using var h = VaultHarness.Create(_server);
+        for (var i = 0; i < 30; i++)
+        {
+            await h.Backend.PutAsync(Entry("quota", $"e{i:D2}", "v"));
+        }
+
+        var keys = (await ToList(h.Backend.ListAsync("quota"))).Select(m => m.Key).ToList();
+        _server.SetRateLimit(40);
+        try
+        {
+            await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (k, ct) => Assert.True(await h.Backend.DeleteAsync(k, ct)));
+            Assert.True(_server.ThrottledCount > 0, "the quota never throttled, so this proved nothing");
+        }
+        finally
+        {
+            _server.ClearRateLimit();
+        }
+
+        Assert.Empty(await ToList(h.Backend.ListAsync("quota")));
+    }
+
+    [Fact]
     public async Task A_dropped_connection_is_retried()
     {
         await using var h = VaultHarness.Create(_server);

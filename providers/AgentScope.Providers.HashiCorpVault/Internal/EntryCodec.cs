@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using AgentScope.Backends;
 
 namespace AgentScope.Providers.HashiCorpVault.Internal;
@@ -125,26 +124,6 @@ internal static class EntryCodec
         }
 
         return Encoding.UTF8.GetBytes(value);
-    }
-
-    /// <summary>The string members of a KV data map (AgentScope writes strings only; anything else is ignored).</summary>
-    public static Dictionary<string, string> Strings(Dictionary<string, JsonElement>? data)
-    {
-        var map = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (data is null)
-        {
-            return map;
-        }
-
-        foreach (var (k, v) in data)
-        {
-            if (v.ValueKind == JsonValueKind.String)
-            {
-                map[k] = v.GetString()!;
-            }
-        }
-
-        return map;
     }
 
     /// <summary>Parses Vault's RFC 3339 timestamps (nanosecond precision is cut to what DateTimeOffset holds).</summary>

@@ -34,6 +34,7 @@ internal sealed class KvVersionMetadata
     public Dictionary<string, string>? CustomMetadata { get; set; }
 }
 
+[JsonConverter(typeof(KvReadResponseConverter))]
 internal sealed class KvReadResponse
 {
     public KvReadData? Data { get; set; }
@@ -41,8 +42,163 @@ internal sealed class KvReadResponse
 
 internal sealed class KvReadData
 {
-    public Dictionary<string, JsonElement>? Data { get; set; }
+    /// <summary>The data map's string values; values of other JSON types (written by hand outside AgentScope) are left out.</summary>
+    [JsonConverter(typeof(StringValuesConverter))]
+    public Dictionary<string, string>? Data { get; set; }
+
     public KvVersionMetadata? Metadata { get; set; }
+}
+
+/// <summary>
+/// Reads GET data/:path straight from the reader, keeping only what a read uses: <c>data.data</c> (string values) and
+/// <c>data.metadata.version</c> and <c>created_time</c>. Everything else (the envelope, <c>custom_metadata</c>, which
+/// repeats the metadata) is skipped without being materialised: the generated serializer spent more time on this body than
+/// the loopback round trip that fetched it.
+/// </summary>
+internal sealed class KvReadResponseConverter : JsonConverter<KvReadResponse>
+{
+    public override KvReadResponse? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+
+        var response = new KvReadResponse();
+        ExpectObject(ref reader);
+        while (Next(ref reader) == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("data"u8) && Next(ref reader) == JsonTokenType.StartObject)
+            {
+                response.Data = ReadData(ref reader);
+            }
+            else
+            {
+                SkipValue(ref reader);
+            }
+        }
+
+        return response;
+    }
+
+    public override void Write(Utf8JsonWriter writer, KvReadResponse value, JsonSerializerOptions options) =>
+        throw new NotSupportedException("only read");
+
+    private static KvReadData ReadData(ref Utf8JsonReader reader)
+    {
+        var data = new KvReadData();
+        while (Next(ref reader) == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("data"u8))
+            {
+                Next(ref reader);
+                data.Data = StringValuesConverter.ReadMap(ref reader);
+            }
+            else if (reader.ValueTextEquals("metadata"u8) && Next(ref reader) == JsonTokenType.StartObject)
+            {
+                data.Metadata = ReadVersionMetadata(ref reader);
+            }
+            else
+            {
+                SkipValue(ref reader);
+            }
+        }
+
+        return data;
+    }
+
+    private static KvVersionMetadata ReadVersionMetadata(ref Utf8JsonReader reader)
+    {
+        var metadata = new KvVersionMetadata();
+        while (Next(ref reader) == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("version"u8) && Next(ref reader) == JsonTokenType.Number)
+            {
+                metadata.Version = reader.GetInt64();
+            }
+            else if (reader.ValueTextEquals("created_time"u8) && Next(ref reader) == JsonTokenType.String)
+            {
+                metadata.CreatedTime = reader.GetString();
+            }
+            else
+            {
+                // Either a member not read here (its name is current: step onto the value), or a read member with an
+                // unexpected type (already on the value).
+                if (reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    Next(ref reader);
+                }
+
+                reader.Skip();
+            }
+        }
+
+        return metadata;
+    }
+
+    private static void ExpectObject(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new JsonException("expected a JSON object");
+        }
+    }
+
+    // On a property name: skips its value (of any type).
+    private static void SkipValue(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType == JsonTokenType.PropertyName)
+        {
+            Next(ref reader);
+        }
+
+        reader.Skip();
+    }
+
+    private static JsonTokenType Next(ref Utf8JsonReader reader) =>
+        reader.Read() ? reader.TokenType : throw new JsonException("unexpected end of JSON");
+}
+
+/// <summary>
+/// Reads a JSON object keeping only its string values, straight from the reader: a <c>Dictionary&lt;string, JsonElement&gt;</c>
+/// would parse a <see cref="JsonDocument"/> per value, which was most of what a read cost on top of the HTTP call.
+/// </summary>
+internal sealed class StringValuesConverter : JsonConverter<Dictionary<string, string>>
+{
+    public override Dictionary<string, string>? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => ReadMap(ref reader);
+
+    public override void Write(Utf8JsonWriter writer, Dictionary<string, string> value, JsonSerializerOptions options) =>
+        throw new NotSupportedException("only read");
+
+    internal static Dictionary<string, string>? ReadMap(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new JsonException("expected a JSON object");
+        }
+
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+        {
+            var name = reader.GetString()!;
+            reader.Read();
+            if (reader.TokenType == JsonTokenType.String)
+            {
+                map[name] = reader.GetString()!;
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+
+        return map;
+    }
 }
 
 internal sealed class KvMetadataWriteRequest

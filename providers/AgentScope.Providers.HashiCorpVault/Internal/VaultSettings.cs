@@ -22,6 +22,7 @@ internal sealed class VaultSettings
     public TimeSpan Timeout { get; init; }
     public int MaxRetries { get; init; }
     public TimeSpan RetryBaseDelay { get; init; }
+    public TimeSpan RateLimitWait { get; init; }
     public int MaxValueBytes { get; init; }
     public int MaxConcurrency { get; init; }
 

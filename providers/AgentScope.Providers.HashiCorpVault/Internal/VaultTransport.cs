@@ -75,7 +75,8 @@ internal sealed class VaultReply(int status, byte[] body, TimeSpan? retryAfter)
 /// <summary>
 /// Sends requests with the Vault headers and retries transient failures with Polly: 412 (eventual consistency), 429
 /// (rate-limit quotas, standby), 500, 502, 503 (sealed, maintenance), 504, timeouts and refused or dropped connections,
-/// with jittered exponential backoff that honours Retry-After. When the retries are spent, the failure is a typed
+/// with jittered exponential backoff that honours Retry-After; a rate-limited call (429) keeps waiting its turn, within
+/// <c>RateLimitWait</c>, after the other retries are spent. When the retries are spent, the failure is a typed
 /// "backend unavailable" error. Nothing here puts a token or a body in a message or a log.
 /// </summary>
 internal sealed class VaultTransport
@@ -83,6 +84,8 @@ internal sealed class VaultTransport
     public const string HttpClientName = "AgentScope.HashiCorpVault";
 
     private static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan RateLimitMaxBackoff = TimeSpan.FromSeconds(1);
+    private static readonly ResiliencePropertyKey<long> StartedAt = new("AgentScope.HashiCorpVault.StartedAt");
     private static readonly MediaTypeHeaderValue Json = new("application/json");
 
     private readonly IHttpClientFactory _factory;
@@ -102,19 +105,32 @@ internal sealed class VaultTransport
         {
             builder.AddRetry(new RetryStrategyOptions<VaultReply>
             {
-                MaxRetryAttempts = settings.MaxRetries,
+                // Bounded by ShouldRetry: MaxRetries for every transient failure, RateLimitWait beyond that for 429.
+                MaxRetryAttempts = int.MaxValue,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
                 Delay = settings.RetryBaseDelay,
                 MaxDelay = MaxDelay,
-                ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome, args.Context.CancellationToken)),
-                DelayGenerator = args => ValueTask.FromResult(args.Outcome.Result?.RetryAfter is { } after
-                    ? (TimeSpan?)(after < MaxDelay ? after : MaxDelay)
-                    : null),
+                ShouldHandle = args => ValueTask.FromResult(ShouldRetry(args.Outcome, args.AttemptNumber, args.Context)),
+                DelayGenerator = args => ValueTask.FromResult(args.Outcome.Result switch
+                {
+                    { RetryAfter: { } after } => (TimeSpan?)(after < MaxDelay ? after : MaxDelay),
+                    { Status: 429 } => RateLimitBackoff(args.AttemptNumber),
+                    _ => null,
+                }),
                 OnRetry = args =>
                 {
-                    _logger.LogWarning("Vault call failed transiently ({Reason}); retry {Attempt} of {Max} in {Delay} ms",
-                        Describe(args.Outcome), args.AttemptNumber + 1, settings.MaxRetries, (int)args.RetryDelay.TotalMilliseconds);
+                    if (args.Outcome.Result?.Status == 429)
+                    {
+                        // Normal under a rate limit quota: not worth a warning per call.
+                        _logger.LogDebug("Vault rate limited a call (429); retry {Attempt} in {Delay} ms", args.AttemptNumber + 1, (int)args.RetryDelay.TotalMilliseconds);
+                    }
+                    else
+                    {
+                        _logger.LogWarning("Vault call failed transiently ({Reason}); retry {Attempt} of {Max} in {Delay} ms",
+                            Describe(args.Outcome), args.AttemptNumber + 1, settings.MaxRetries, (int)args.RetryDelay.TotalMilliseconds);
+                    }
+
                     return default;
                 },
             });
@@ -129,11 +145,13 @@ internal sealed class VaultTransport
     public async Task<VaultReply> SendAsync(VaultCall call, string? token, CancellationToken cancellationToken, bool retry = true)
     {
         var attempts = new StrongBox<int>();
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(StartedAt, _time.GetTimestamp());
         try
         {
             var reply = retry
-                ? await _pipeline.ExecuteAsync(static (s, ct) => s.Self.SendOnceAsync(s.Call, s.Token, s.Attempts, ct),
-                    (Self: this, Call: call, Token: token, Attempts: attempts), cancellationToken).ConfigureAwait(false)
+                ? await _pipeline.ExecuteAsync(static (ctx, s) => s.Self.SendOnceAsync(s.Call, s.Token, s.Attempts, ctx.CancellationToken),
+                    context, (Self: this, Call: call, Token: token, Attempts: attempts)).ConfigureAwait(false)
                 : await SendOnceAsync(call, token, attempts, cancellationToken).ConfigureAwait(false);
             if (IsTransientStatus(reply.Status))
             {
@@ -155,6 +173,37 @@ internal sealed class VaultTransport
         {
             throw AgentScopeException.Unavailable($"Vault did not answer {call} within {_settings.Timeout.TotalSeconds:0.#} s (after {Attempts(attempts)})", e);
         }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    // Every transient failure is retried MaxRetries times; a rate limit (429) also after that, until RateLimitWait has passed
+    // since the call began: a quota clears, and a revoke of thousands of entries should wait for it rather than fail.
+    private bool ShouldRetry(Outcome<VaultReply> outcome, int attempt, ResilienceContext context)
+    {
+        if (!IsTransient(outcome, context.CancellationToken))
+        {
+            return false;
+        }
+
+        if (attempt < _settings.MaxRetries)
+        {
+            return true;
+        }
+
+        return outcome.Result?.Status == 429
+            && context.Properties.TryGetValue(StartedAt, out var started)
+            && _time.GetElapsedTime(started) < _settings.RateLimitWait;
+    }
+
+    // Without Retry-After: exponential from RetryBaseDelay, capped at one second (a quota's usual interval) so a waiting
+    // caller is back while the next interval's requests are still free, and jittered (half to full) so callers spread out.
+    private TimeSpan RateLimitBackoff(int attempt)
+    {
+        var ceiling = Math.Min(RateLimitMaxBackoff.TotalMilliseconds, _settings.RetryBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt, 20)));
+        return TimeSpan.FromMilliseconds(ceiling * (0.5 + (Random.Shared.NextDouble() / 2)));
     }
 
     private static string Attempts(StrongBox<int> attempts) => attempts.Value == 1 ? "1 attempt" : $"{attempts.Value} attempts";

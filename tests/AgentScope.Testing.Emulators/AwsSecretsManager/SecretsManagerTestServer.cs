@@ -211,6 +211,25 @@ public sealed class SecretsManagerTestServer : IAsyncDisposable
         }
     }
 
+    /// <summary>The SecretString of the version carrying <paramref name="stage"/> (AWSCURRENT, AWSPREVIOUS); null when none does.</summary>
+    public string? SecretStringAt(string name, string stage)
+    {
+        lock (_lock)
+        {
+            return _secrets.TryGetValue(name, out var s) ? s.Versions.FirstOrDefault(v => v.Stages.Contains(stage))?.SecretString : null;
+        }
+    }
+
+    /// <summary>The id of the version carrying <paramref name="stage"/>; null when none does.</summary>
+    public string? VersionIdAt(string name, string stage)
+    {
+        lock (_lock)
+        {
+            return _secrets.TryGetValue(name, out var s) ? s.Versions.FirstOrDefault(v => v.Stages.Contains(stage))?.Id : null;
+        }
+    }
+
+    /// <summary>Every version as <c>id:stage,stage</c>, oldest first.</summary>
     public IReadOnlyList<string> VersionStages(string name)
     {
         lock (_lock)

@@ -51,6 +51,10 @@ namespace AgentScope.Testing.Emulators.AzureKeyVault;
 ///   again after <see cref="RecoveryDelay"/> (the SDK's RecoverDeletedSecretOperation polls Get Secret until 200).</item>
 /// <item>Throttling ("Azure Key Vault throttling guidance"): 429 with <c>Retry-After</c> in seconds, injected by
 ///   <see cref="KeyVaultFaults"/> (also 5xx, 403 for a missing RBAC data action, latency, a request-rate limit).</item>
+/// <item>Beside the vault, the token endpoint of an App Service managed identity ("Managed identities for App Service",
+///   REST endpoint reference): <c>GET {IDENTITY_ENDPOINT}?resource=...&amp;api-version=2019-08-01</c> with
+///   <c>X-IDENTITY-HEADER: {IDENTITY_HEADER}</c> answers <c>{"access_token","expires_on","resource","token_type","client_id"}</c>,
+///   so <c>DefaultAzureCredential</c> in another process can get <see cref="AcceptedToken"/> (see <see cref="ManagedIdentityEndpoint"/>).</item>
 /// </list>
 /// Error bodies are the KeyVaultError shape <c>{"error":{"code","message","innererror":{"code"}}}</c>; message texts not
 /// quoted above are modelled, not copied.
@@ -62,6 +66,11 @@ public sealed class KeyVaultEmulator : IAsyncDisposable
     public const int MaxValueChars = 25_600;
     public const int MaxTags = 15;
     public const int MaxPageSize = 25;
+
+    /// <summary>The <c>IDENTITY_HEADER</c> secret the managed identity endpoint expects in <c>X-IDENTITY-HEADER</c>.</summary>
+    public const string IdentityHeader = "emulator-identity-header";
+
+    private const string ManagedIdentityPath = "/msi/token";
 
     private static readonly Regex NamePattern = new("^[0-9a-zA-Z-]{1,127}$", RegexOptions.CultureInvariant);
     private static readonly Regex ApiVersionPattern = new(@"^(\d+\.\d+(-preview(\.\d+)?)?|\d{4}-\d{2}-\d{2}(-preview)?)$", RegexOptions.CultureInvariant);
@@ -76,6 +85,7 @@ public sealed class KeyVaultEmulator : IAsyncDisposable
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
     private readonly ConcurrentDictionary<string, byte> _apiVersions = new();
     private readonly ConcurrentQueue<Exception> _bugs = new();
+    private int _managedIdentityTokens;
 
     private KeyVaultEmulator(WebApplication app, Uri vaultUri)
     {
@@ -87,7 +97,13 @@ public sealed class KeyVaultEmulator : IAsyncDisposable
     /// <summary>The vault's base URI, e.g. https://127.0.0.1:41234/.</summary>
     public Uri VaultUri { get; }
 
-    /// <summary>Fault injection switches.</summary>
+    /// <summary>The managed identity token endpoint, for <c>IDENTITY_ENDPOINT</c> (with <see cref="IdentityHeader"/> as <c>IDENTITY_HEADER</c>).</summary>
+    public Uri ManagedIdentityEndpoint => new(VaultUri, ManagedIdentityPath);
+
+    /// <summary>How many tokens the managed identity endpoint issued.</summary>
+    public int ManagedIdentityTokensIssued => Volatile.Read(ref _managedIdentityTokens);
+
+        /// <summary>Fault injection switches.</summary>
     public KeyVaultFaults Faults { get; } = new();
 
     /// <summary>Soft delete on (the default for every vault since 2020).</summary>
@@ -207,6 +223,12 @@ public sealed class KeyVaultEmulator : IAsyncDisposable
     private async Task HandleAsync(HttpContext context)
     {
         var request = context.Request;
+        if (request.Path.Equals(ManagedIdentityPath, StringComparison.OrdinalIgnoreCase))
+        {
+            await ManagedIdentityTokenAsync(context);
+            return;
+        }
+
         var segments = request.Path.Value!.Split('/', StringSplitOptions.RemoveEmptyEntries);
         var route = Route(request.Method, segments);
 
@@ -627,6 +649,28 @@ public sealed class KeyVaultEmulator : IAsyncDisposable
             409 => await ErrorAsync(context, 409, "Conflict", "Secret is currently being deleted.", "ObjectIsBeingDeleted"),
             _ => await WriteAsync(context, 200, Bundle(context, state!.Secret, state.Secret.Latest, includeValue: false)),
         };
+    }
+
+    private async Task ManagedIdentityTokenAsync(HttpContext context)
+    {
+        var query = context.Request.Query;
+        if (context.Request.Headers["X-IDENTITY-HEADER"] != IdentityHeader || query["api-version"] != "2019-08-01" || string.IsNullOrEmpty(query["resource"]))
+        {
+            // The documented errors are not specified beyond "the request fails": modelled as 400.
+            context.Response.StatusCode = 400;
+            await context.Response.WriteAsJsonAsync(new JsonObject { ["error"] = "invalid_request", ["error_description"] = "X-IDENTITY-HEADER, api-version=2019-08-01 and resource are required" });
+            return;
+        }
+
+        Interlocked.Increment(ref _managedIdentityTokens);
+        await WriteAsync(context, 200, new JsonObject
+        {
+            ["access_token"] = AcceptedToken,
+            ["expires_on"] = DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["resource"] = query["resource"].ToString(),
+            ["token_type"] = "Bearer",
+            ["client_id"] = "00000000-0000-0000-0000-00000000e1a7",
+        });
     }
 
     // Time-driven transitions: recoveries finish, purged names become free again.

@@ -11,9 +11,19 @@ namespace AgentScope.Testing.Emulators.AzureKeyVault;
 /// </summary>
 public static class TestCertificate
 {
+    /// <summary>
+    /// A Key Vault host name the certificate also covers, for a client that must use a real-looking vault URI (the SDK
+    /// checks that the vault's host ends with the challenge's resource domain, <c>.vault.azure.net</c>) and reaches the
+    /// emulator through <see cref="LoopbackConnectProxy"/>. Nothing resolves it: only the proxy sees it.
+    /// </summary>
+    public const string VaultHostName = "agentscope-emulator.vault.azure.net";
+
     private static readonly Lazy<X509Certificate2> Shared = new(Create);
 
     public static X509Certificate2 Server => Shared.Value;
+
+    /// <summary>The certificate alone as PEM, e.g. for <c>SSL_CERT_FILE</c> of a child process that should trust exactly it.</summary>
+    public static string ServerPem => Server.ExportCertificatePem();
 
     public static SocketsHttpHandler CreateTrustingHandler() => new()
     {
@@ -45,6 +55,7 @@ public static class TestCertificate
         var san = new SubjectAlternativeNameBuilder();
         san.AddIpAddress(IPAddress.Loopback);
         san.AddDnsName("localhost");
+        san.AddDnsName(VaultHostName);
         request.CertificateExtensions.Add(san.Build());
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, true));

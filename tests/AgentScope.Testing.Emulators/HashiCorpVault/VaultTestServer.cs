@@ -28,8 +28,13 @@
 // - auth/kubernetes: POST auth/<mount>/login {"role","jwt"} -> same envelope; unknown role 400, rejected JWT 403.
 // - system/health: 200 active, 429 standby (200 with standbyok=true), 503 sealed, with the documented JSON body.
 //
-// Test switches: InjectFaults (N answers of 429/412/5xx, with Retry-After), DropConnections, Sealed, Standby, Latency,
-// Deny (policy-denied paths), ExpireToken / ExpireAllTokens, CasRequired, and a log of every request received.
+// - concepts/resource-quotas: a rate limit quota answers 429 {"errors":["request path \"...\": rate limit quota exceeded"]}
+//   to requests above its rate; sys/health is exempt (the default rate_limit_exempt_paths); with
+//   enable_rate_limit_response_headers (sys/quotas/config) the answer also carries Retry-After, X-Ratelimit-Limit,
+//   X-Ratelimit-Remaining and X-Ratelimit-Reset. (The rate here is a token bucket holding one second's worth.)
+//
+// Test switches: InjectFaults (N answers of 429/412/5xx, with Retry-After), DropConnections, SetRateLimit, Sealed, Standby,
+// Latency, Deny (policy-denied paths), ExpireToken / ExpireAllTokens, CasRequired, and a log of every request received.
 
 using System.Collections.Concurrent;
 using System.Globalization;
@@ -66,6 +71,8 @@ public sealed class VaultTestServer : IAsyncDisposable
     private readonly List<Fault> _faults = [];
     private readonly List<(string Glob, string Capability)> _denied = [];
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
+    private RateLimit? _rateLimit;
+    private int _throttled;
 
     private VaultTestServer(WebApplication app, TimeProvider time)
     {
@@ -98,6 +105,21 @@ public sealed class VaultTestServer : IAsyncDisposable
 
     /// <summary>Every request received, in order of arrival.</summary>
     public IReadOnlyList<RecordedRequest> Requests => _requests.ToArray();
+
+    /// <summary>How many requests were received (cheaper than <see cref="Requests"/>).</summary>
+    public int RequestCount => _requests.Count;
+
+    /// <summary>How many requests the rate limit quota of <see cref="SetRateLimit"/> refused.</summary>
+    public int ThrottledCount => Volatile.Read(ref _throttled);
+
+    /// <summary>
+    /// A rate limit quota: requests (sys/health exempt) above <paramref name="perSecond"/> are answered 429; with
+    /// <paramref name="responseHeaders"/> (enable_rate_limit_response_headers) also Retry-After and the X-Ratelimit headers.
+    /// </summary>
+    public void SetRateLimit(double perSecond, bool responseHeaders = false) => _rateLimit = new RateLimit(perSecond, responseHeaders);
+
+    /// <summary>Removes the rate limit quota.</summary>
+    public void ClearRateLimit() => _rateLimit = null;
 
     /// <summary>Starts a server on a free loopback port; HTTPS when a certificate is given.</summary>
     public static async Task<VaultTestServer> StartAsync(TimeProvider? time = null, X509Certificate2? certificate = null)
@@ -205,6 +227,15 @@ public sealed class VaultTestServer : IAsyncDisposable
         lock (_lock)
         {
             _faults.Add(new Fault(0, times, pathPrefix, null, drop: true));
+        }
+    }
+
+    /// <summary>Drops every injected fault and dropped connection not yet used.</summary>
+    public void ClearFaults()
+    {
+        lock (_lock)
+        {
+            _faults.Clear();
         }
     }
 
@@ -318,6 +349,22 @@ public sealed class VaultTestServer : IAsyncDisposable
         if (!fullPath.StartsWith("/v1/", StringComparison.Ordinal))
         {
             await Reply(ctx, 404, Errors());
+            return;
+        }
+
+        if (path != "sys/health" && _rateLimit is { } quota && !quota.TryTake(out var reset))
+        {
+            Interlocked.Increment(ref _throttled);
+            if (quota.ResponseHeaders)
+            {
+                var seconds = Math.Max(1, (int)Math.Ceiling(reset.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                ctx.Response.Headers.RetryAfter = seconds;
+                ctx.Response.Headers["X-Ratelimit-Limit"] = ((int)quota.PerSecond).ToString(CultureInfo.InvariantCulture);
+                ctx.Response.Headers["X-Ratelimit-Remaining"] = "0";
+                ctx.Response.Headers["X-Ratelimit-Reset"] = seconds;
+            }
+
+            await Reply(ctx, 429, Errors($"request path \"{path}\": rate limit quota exceeded"));
             return;
         }
 
@@ -866,6 +913,36 @@ public sealed class VaultTestServer : IAsyncDisposable
     private sealed record AppRole(string SecretId, TimeSpan Ttl, TimeSpan? MaxTtl, bool Renewable);
 
     private sealed record KubernetesRole(string Jwt, TimeSpan Ttl);
+
+    private sealed class RateLimit(double perSecond, bool responseHeaders)
+    {
+        private readonly Lock _lock = new();
+        private double _tokens = perSecond;
+        private long _last = System.Diagnostics.Stopwatch.GetTimestamp();
+
+        public double PerSecond { get; } = perSecond;
+
+        public bool ResponseHeaders { get; } = responseHeaders;
+
+        public bool TryTake(out TimeSpan untilNext)
+        {
+            lock (_lock)
+            {
+                var now = System.Diagnostics.Stopwatch.GetTimestamp();
+                _tokens = Math.Min(PerSecond, _tokens + (System.Diagnostics.Stopwatch.GetElapsedTime(_last, now).TotalSeconds * PerSecond));
+                _last = now;
+                if (_tokens < 1)
+                {
+                    untilNext = TimeSpan.FromSeconds((1 - _tokens) / PerSecond);
+                    return false;
+                }
+
+                _tokens -= 1;
+                untilNext = TimeSpan.Zero;
+                return true;
+            }
+        }
+    }
 
     private sealed class Fault(int status, int times, string? pathPrefix, TimeSpan? retryAfter, bool drop)
     {
