@@ -2,14 +2,17 @@ using System.Security.Cryptography;
 using System.Text;
 using AgentScope.Agents;
 using AgentScope.Audit;
+using AgentScope.Backends;
 using AgentScope.Crypto;
+using AgentScope.Providers.Local;
 using BenchmarkDotNet.Attributes;
 
 namespace AgentScope.Benchmarks;
 
 /// <summary>
 /// The per-request costs of <c>GET /v0/vault/{label}</c> other than HTTP, one by one: decrypting a 40-byte value,
-/// verifying the API key, and appending one audit record (one writer, so no group commit to share the cost).
+/// verifying the API key, appending one audit record (one writer, so no group commit to share the cost) and reading
+/// the entry from the Local store.
 /// </summary>
 [MemoryDiagnoser]
 public class HotPathBenchmarks
@@ -23,10 +26,12 @@ public class HotPathBenchmarks
     private AgentSession _session = null!;
     private string? _dir;
     private JsonLinesAuditSink _sink = null!;
+    private LocalSecretBackend _store = null!;
+    private readonly EntryKey _key = new("bench", "bench-secret");
     private AuditEvent _event = null!;
 
     [GlobalSetup]
-    public void Setup()
+    public async Task Setup()
     {
         _dataKey = RandomNumberGenerator.GetBytes(32);
         _cipher = new DataKeyCipher(_dataKey);
@@ -37,6 +42,8 @@ public class HotPathBenchmarks
         _session = new AgentSession(new AgentRecord { Id = "bench", Keys = _records }, new PolicyEvaluator(AgentPolicy.FullControl()), null, _now);
         _dir = Directory.CreateTempSubdirectory("agentscope-bench-hotpath-").FullName;
         _sink = new JsonLinesAuditSink(new JsonLinesAuditOptions { Path = Path.Combine(_dir, "audit.jsonl") });
+        _store = new LocalSecretBackend(new LocalStoreOptions { Path = Path.Combine(_dir, "store.db") });
+        await _store.PutAsync(new BackendEntry(new EntryMetadata(_key, SecretKind.Generic, 1, _now, _now, null, true), _stored));
         _event = new AuditEvent
         {
             Time = _now,
@@ -55,6 +62,7 @@ public class HotPathBenchmarks
     {
         _cipher.Dispose();
         _sink.Dispose();
+        _store.Dispose();
         if (_dir is not null)
         {
             Directory.Delete(_dir, recursive: true);
@@ -83,4 +91,8 @@ public class HotPathBenchmarks
 
     [Benchmark]
     public ValueTask AppendAuditRecord() => _sink.WriteAsync(_event);
+
+    /// <summary>One point read of the Local store (SQLite, WAL), as every GET does.</summary>
+    [Benchmark]
+    public ValueTask<BackendEntry?> LocalStoreGet() => _store.GetAsync(_key);
 }

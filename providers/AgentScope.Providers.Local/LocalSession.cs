@@ -1,6 +1,7 @@
 using System.Data;
 using AgentScope.Backends;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace AgentScope.Providers.Local;
 
@@ -17,8 +18,10 @@ internal sealed class LocalSession : IDisposable
     private readonly SqliteConnection _connection;
     private readonly List<SqliteCommand> _commands = [];
 
-    private readonly SqliteCommand _get;
-    private readonly SqliteParameter _getNs, _getLabel;
+    // Get runs on every read of every request, so it steps its own prepared statement through SQLitePCL.raw rather than
+    // a SqliteCommand, which per call allocates a data reader, binds every parameter through a generic value binder and
+    // checks each column's type before reading it. Same SQL, same connection and settings (busy timeout, pragmas).
+    private readonly sqlite3_stmt _get;
 
     private readonly SqliteCommand _put;
     private readonly SqliteParameter _putNs, _putLabel, _putKind, _putVersion, _putCreated, _putUpdated, _putExpires, _putEncrypted, _putValue;
@@ -41,9 +44,9 @@ internal sealed class LocalSession : IDisposable
     {
         _connection = connection;
 
-        _get = Command($"SELECT {MetadataColumns}, value FROM entries WHERE namespace = $ns AND label = $label");
-        _getNs = Parameter(_get, "$ns", SqliteType.Text);
-        _getLabel = Parameter(_get, "$label", SqliteType.Text);
+        var db = connection.Handle!;
+        SqliteException.ThrowExceptionForRC(raw.sqlite3_prepare_v3(db,
+            $"SELECT {MetadataColumns}, value FROM entries WHERE namespace = ?1 AND label = ?2", raw.SQLITE_PREPARE_PERSISTENT, out _get), db);
 
         _put = Command("""
             INSERT INTO entries (namespace, label, kind, version, created_ticks, updated_ticks, expires_ticks, encrypted, value)
@@ -132,16 +135,36 @@ internal sealed class LocalSession : IDisposable
 
     internal BackendEntry? Get(EntryKey key)
     {
-        _getNs.Value = key.Namespace;
-        _getLabel.Value = key.Label;
-        using var reader = _get.ExecuteReader(CommandBehavior.SingleRow);
-        if (!reader.Read())
+        var db = _connection.Handle!;
+        try
         {
-            return null;
-        }
+            SqliteException.ThrowExceptionForRC(raw.sqlite3_bind_text(_get, 1, key.Namespace), db);
+            SqliteException.ThrowExceptionForRC(raw.sqlite3_bind_text(_get, 2, key.Label), db);
+            var rc = raw.sqlite3_step(_get);
+            if (rc == raw.SQLITE_DONE)
+            {
+                return null;
+            }
 
-        var value = reader.IsDBNull(6) ? [] : reader.GetFieldValue<byte[]>(6);
-        return new BackendEntry(ReadMetadata(reader, key, 0), value);
+            if (rc != raw.SQLITE_ROW)
+            {
+                SqliteException.ThrowExceptionForRC(rc, db);
+            }
+
+            var metadata = new EntryMetadata(
+                key,
+                (SecretKind)raw.sqlite3_column_int64(_get, 0),
+                raw.sqlite3_column_int64(_get, 1),
+                new DateTimeOffset(raw.sqlite3_column_int64(_get, 2), TimeSpan.Zero),
+                new DateTimeOffset(raw.sqlite3_column_int64(_get, 3), TimeSpan.Zero),
+                raw.sqlite3_column_type(_get, 4) == raw.SQLITE_NULL ? null : new DateTimeOffset(raw.sqlite3_column_int64(_get, 4), TimeSpan.Zero),
+                raw.sqlite3_column_int64(_get, 5) != 0);
+            return new BackendEntry(metadata, raw.sqlite3_column_blob(_get, 6).ToArray());
+        }
+        finally
+        {
+            raw.sqlite3_reset(_get); // ends the read transaction; its result repeats the step's, already handled
+        }
     }
 
     internal void Put(BackendEntry entry)
@@ -208,6 +231,7 @@ internal sealed class LocalSession : IDisposable
 
     public void Dispose()
     {
+        _get.Dispose();
         foreach (var command in _commands)
         {
             command.Dispose();
