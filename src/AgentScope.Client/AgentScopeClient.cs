@@ -270,42 +270,23 @@ public sealed class AgentScopeClient
     private static TimeSpan? RetryAfter(HttpResponseMessage response) =>
         response.Headers.RetryAfter?.Delta ?? (response.Headers.RetryAfter?.Date is { } d ? d - DateTimeOffset.UtcNow : null);
 
-    private static ResiliencePipeline<HttpResponseMessage> BuildPipeline(AgentScopeClientOptions options, ILogger logger)
-    {
-        var builder = new ResiliencePipelineBuilder<HttpResponseMessage>();
-        if (options.MaxRetries > 0)
-        {
-            builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
-            {
-                MaxRetryAttempts = options.MaxRetries,
-                Delay = options.RetryDelay,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                ShouldHandle = new PredicateBuilder<HttpResponseMessage>()
-                    .Handle<HttpRequestException>()
-                    .Handle<TimeoutRejectedException>()
-                    .HandleResult(r => r.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable
-                        or HttpStatusCode.BadGateway or HttpStatusCode.GatewayTimeout),
-                DelayGenerator = args => ValueTask.FromResult(args.Outcome.Result is { } r && RetryAfter(r) is { } ra && ra > TimeSpan.Zero
-                    ? (TimeSpan?)TimeSpan.FromTicks(Math.Min(ra.Ticks, TimeSpan.FromSeconds(30).Ticks))
-                    : null),
-                OnRetry = args =>
-                {
-                    logger.LogWarning("AgentScope request failed ({Outcome}); retry {Attempt} in {Delay}",
-                        args.Outcome.Result?.StatusCode.ToString() ?? args.Outcome.Exception?.GetType().Name, args.AttemptNumber + 1, args.RetryDelay);
-                    args.Outcome.Result?.Dispose();
-                    return ValueTask.CompletedTask;
-                },
-            });
-        }
-
-        builder.AddTimeout(options.AttemptTimeout);
-        return builder.Build();
-    }
+    // Reads, stores and deletes: retried on connection failures, timeouts and the server's transient answers.
+    private static ResiliencePipeline<HttpResponseMessage> BuildPipeline(AgentScopeClientOptions options, ILogger logger) =>
+        BuildPipeline(options, logger, options.AttemptTimeout, "AgentScope request failed", new PredicateBuilder<HttpResponseMessage>()
+            .Handle<HttpRequestException>()
+            .Handle<TimeoutRejectedException>()
+            .HandleResult(r => r.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable
+                or HttpStatusCode.BadGateway or HttpStatusCode.GatewayTimeout));
 
     // POST /v0/request may have effects upstream: retried only when the server refused before sending anything (429, 503)
     // or the connection to the server could not be made; one attempt may last the whole RequestTimeout.
-    private static ResiliencePipeline<HttpResponseMessage> BuildRequestPipeline(AgentScopeClientOptions options, ILogger logger)
+    private static ResiliencePipeline<HttpResponseMessage> BuildRequestPipeline(AgentScopeClientOptions options, ILogger logger) =>
+        BuildPipeline(options, logger, options.RequestTimeout, "AgentScope injected request refused before sending", new PredicateBuilder<HttpResponseMessage>()
+            .Handle<HttpRequestException>(e => e.HttpRequestError == HttpRequestError.ConnectionError)
+            .HandleResult(r => r.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable));
+
+    private static ResiliencePipeline<HttpResponseMessage> BuildPipeline(AgentScopeClientOptions options, ILogger logger, TimeSpan attemptTimeout,
+        string what, PredicateBuilder<HttpResponseMessage> shouldHandle)
     {
         var builder = new ResiliencePipelineBuilder<HttpResponseMessage>();
         if (options.MaxRetries > 0)
@@ -316,15 +297,14 @@ public sealed class AgentScopeClient
                 Delay = options.RetryDelay,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
-                ShouldHandle = new PredicateBuilder<HttpResponseMessage>()
-                    .Handle<HttpRequestException>(e => e.HttpRequestError == HttpRequestError.ConnectionError)
-                    .HandleResult(r => r.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable),
+                ShouldHandle = shouldHandle,
+                // The server's Retry-After when it sends one (capped at 30 s); otherwise the exponential backoff.
                 DelayGenerator = args => ValueTask.FromResult(args.Outcome.Result is { } r && RetryAfter(r) is { } ra && ra > TimeSpan.Zero
                     ? (TimeSpan?)TimeSpan.FromTicks(Math.Min(ra.Ticks, TimeSpan.FromSeconds(30).Ticks))
                     : null),
                 OnRetry = args =>
                 {
-                    logger.LogWarning("AgentScope injected request refused before sending ({Outcome}); retry {Attempt} in {Delay}",
+                    logger.LogWarning("{What} ({Outcome}); retry {Attempt} in {Delay}", what,
                         args.Outcome.Result?.StatusCode.ToString() ?? args.Outcome.Exception?.GetType().Name, args.AttemptNumber + 1, args.RetryDelay);
                     args.Outcome.Result?.Dispose();
                     return ValueTask.CompletedTask;
@@ -332,7 +312,7 @@ public sealed class AgentScopeClient
             });
         }
 
-        builder.AddTimeout(options.RequestTimeout);
+        builder.AddTimeout(attemptTimeout);
         return builder.Build();
     }
 
