@@ -46,7 +46,10 @@ public static class HashiCorpVaultServiceCollectionExtensions
         services.AddHttpClient(VaultTransport.HttpClientName)
             .ConfigureHttpClient((sp, client) => client.Timeout = sp.GetRequiredService<VaultSettings>().Timeout)
             .ConfigurePrimaryHttpMessageHandler(sp => CreateHandler(sp.GetRequiredService<VaultSettings>()))
-            .RedactLoggedHeaders(_ => true);
+            // The factory's per-request logging handlers (two scopes and four log calls a request) cost more than anything
+            // else AgentScope adds to a read; the backend logs retries and failures itself. They would also log paths,
+            // which name agents and labels. A host can add its own handlers to this named client.
+            .RemoveAllLoggers();
         services.TryAddSingleton(sp => new HashiCorpVaultBackend(
             sp.GetRequiredService<IHttpClientFactory>(),
             sp.GetRequiredService<VaultSettings>(),

@@ -16,13 +16,13 @@ internal sealed class VaultPaths(string mount, string root)
 
     public string ListNamespace(string ns) => $"{mount}/metadata/{root}/agents/{ns}/";
 
-    public string ListAgents => $"{mount}/metadata/{root}/agents/";
+    public string ListAgents { get; } = $"{mount}/metadata/{root}/agents/";
 
     /// <summary>The policy path that grants data operations, for messages that name what the policy lacks.</summary>
-    public string DataPolicyPath => $"{mount}/data/{root}/agents/*";
+    public string DataPolicyPath { get; } = $"{mount}/data/{root}/agents/*";
 
     /// <summary>The policy path that grants metadata, list and destroy operations.</summary>
-    public string MetadataPolicyPath => $"{mount}/metadata/{root}/agents/*";
+    public string MetadataPolicyPath { get; } = $"{mount}/metadata/{root}/agents/*";
 
     /// <summary>Keys must be in the grammar so that no input can traverse out of the agent's folder.</summary>
     public static void Validate(EntryKey key)
