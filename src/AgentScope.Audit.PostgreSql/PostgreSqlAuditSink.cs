@@ -56,6 +56,7 @@ public sealed class PostgreSqlAuditSink : IAuditSink, IAuditTrail, IAuditHealth,
     private long _dropped;
     private long _batches;
     private NpgsqlConnection? _writerConnection; // the writer loop's own connection, kept across batches
+    private ChainHead? _head; // the chain's head as this writer last committed it; null when it must be read
     private int _disposed;
 
     /// <summary>Creates the sink and starts its writer. Does not connect yet: the schema is created or migrated on first use.</summary>
@@ -80,10 +81,13 @@ public sealed class PostgreSqlAuditSink : IAuditSink, IAuditTrail, IAuditHealth,
 
         var t = _schema.QualifiedTable;
         _headSql = $"SELECT seq, hash FROM {t} ORDER BY seq DESC LIMIT 1";
+        // Inserts only onto the head the rows were hashed onto ($15, $16; seq 0 and the zero hash for an empty table).
         _insertSql = $"""
+            WITH head AS (SELECT seq, hash FROM {t} ORDER BY seq DESC LIMIT 1)
             INSERT INTO {t} ({AuditSchema.Columns})
             SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
                                  $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])
+            WHERE coalesce((SELECT seq FROM head), 0) = $15 AND coalesce((SELECT hash FROM head), '{AuditRecordFormat.ZeroHash}') = $16
             """;
 
         _queue = Channel.CreateBounded<PendingEvent>(new BoundedChannelOptions(_options.MaxQueueLength)
@@ -435,7 +439,8 @@ public sealed class PostgreSqlAuditSink : IAuditSink, IAuditTrail, IAuditHealth,
             }
             catch (Exception ex)
             {
-                // The transaction, if any, dies with the connection; the next batch opens a fresh one.
+                // The transaction, if any, dies with the connection; the next batch opens a fresh one and reads the head.
+                _head = null;
                 await CloseWriterConnectionAsync().ConfigureAwait(false);
                 if (attempt > 1 || commitSent || ex is not NpgsqlException { IsTransient: true })
                 {
@@ -451,46 +456,93 @@ public sealed class PostgreSqlAuditSink : IAuditSink, IAuditTrail, IAuditHealth,
     }
 
     /// <summary>
-    /// Commits one batch in two round trips on the writer's own connection: (BEGIN, advisory lock, read the head), then
-    /// (INSERT every row, COMMIT). The lock serialises every writer of the table, in every process, so the head read is
-    /// the true head and the chain stays one.
+    /// Commits one batch on the writer's own connection, in one transaction that first takes an advisory lock serialising
+    /// every writer of the table, in every process, so the chain stays one. When the chain's head is known (this sink
+    /// wrote it last), that is one round trip: BEGIN, lock, INSERT every row, COMMIT. The INSERT inserts only if the head
+    /// is still the one the rows were hashed onto; if another writer appended meanwhile it inserts nothing, and the batch
+    /// is hashed again onto the head read under the lock: two round trips, as for the first batch and after a failure.
     /// </summary>
     private async Task CommitAsync(List<PendingEvent> batch, AuditRecordSerializer serializer, Action commitSent)
     {
         var connection = _writerConnection ??= await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
-
-        long lastSeq = 0;
-        var lastHash = AuditRecordFormat.ZeroHash;
-        await using (var head = new NpgsqlBatch(connection))
+        while (true)
         {
-            // Read committed, whatever the database's default: after the lock, the head must be read in a fresh snapshot.
-            head.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN ISOLATION LEVEL READ COMMITTED"));
-            if (_options.AsynchronousCommit)
+            await using var append = new NpgsqlBatch(connection);
+            if (_head is not { } head)
             {
-                head.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit = off"));
+                await using var begin = new NpgsqlBatch(connection);
+                AddBegin(begin);
+                begin.BatchCommands.Add(new NpgsqlBatchCommand(_headSql));
+                head = await ReadHeadAsync(begin).ConfigureAwait(false);
+            }
+            else
+            {
+                AddBegin(append);
             }
 
-            var lockCommand = new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock($1)");
-            lockCommand.Parameters.Add(new NpgsqlParameter<long> { TypedValue = _schema.WriteLockKey });
-            head.BatchCommands.Add(lockCommand);
-            head.BatchCommands.Add(new NpgsqlBatchCommand(_headSql));
-            await using var reader = await head.ExecuteReaderAsync().ConfigureAwait(false);
-            // Skip the results of BEGIN, SET and the lock, up to the head's.
-            while (reader.FieldCount != 2 || reader.GetName(0) != "seq")
+            var (insert, last) = Insert(batch, serializer, head);
+            append.BatchCommands.Add(insert);
+            append.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
+            commitSent();
+            await append.ExecuteNonQueryAsync().ConfigureAwait(false);
+            if (insert.RecordsAffected != batch.Count)
             {
-                if (!await reader.NextResultAsync().ConfigureAwait(false))
+                // Another writer moved the head: nothing was inserted (the transaction committed empty). Hash again onto
+                // the head read under the lock.
+                _head = null;
+                continue;
+            }
+
+            _head = last;
+            Interlocked.Increment(ref _batches);
+            lock (_sync)
+            {
+                if (last.Seq > _committedSeq)
                 {
-                    throw new InvalidOperationException("the head of the audit chain was not returned");
+                    _committedSeq = last.Seq;
+                    _committedHash = last.Hash;
                 }
             }
 
-            if (await reader.ReadAsync().ConfigureAwait(false))
+            return;
+        }
+    }
+
+    /// <summary>BEGIN (read committed, whatever the database's default: after the lock, each statement sees the latest head), and the lock.</summary>
+    private void AddBegin(NpgsqlBatch batch)
+    {
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN ISOLATION LEVEL READ COMMITTED"));
+        if (_options.AsynchronousCommit)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit = off"));
+        }
+
+        var lockCommand = new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock($1)");
+        lockCommand.Parameters.Add(new NpgsqlParameter<long> { TypedValue = _schema.WriteLockKey });
+        batch.BatchCommands.Add(lockCommand);
+    }
+
+    /// <summary>Runs BEGIN, the lock and the head query, and returns the head; the transaction stays open.</summary>
+    private static async Task<ChainHead> ReadHeadAsync(NpgsqlBatch begin)
+    {
+        await using var reader = await begin.ExecuteReaderAsync().ConfigureAwait(false);
+        // Skip the results of BEGIN, SET and the lock, up to the head's.
+        while (reader.FieldCount != 2 || reader.GetName(0) != "seq")
+        {
+            if (!await reader.NextResultAsync().ConfigureAwait(false))
             {
-                lastSeq = reader.GetInt64(0);
-                lastHash = reader.GetString(1);
+                throw new InvalidOperationException("the head of the audit chain was not returned");
             }
         }
 
+        return await reader.ReadAsync().ConfigureAwait(false)
+            ? new ChainHead(reader.GetInt64(0), reader.GetString(1))
+            : new ChainHead(0, AuditRecordFormat.ZeroHash);
+    }
+
+    /// <summary>The batch hashed onto <paramref name="head"/>, as one INSERT that inserts only onto that head; and the new head.</summary>
+    private (NpgsqlBatchCommand Insert, ChainHead Last) Insert(List<PendingEvent> batch, AuditRecordSerializer serializer, ChainHead head)
+    {
         var n = batch.Count;
         var seqs = new long[n];
         var times = new DateTime[n];
@@ -501,6 +553,7 @@ public sealed class PostgreSqlAuditSink : IAuditSink, IAuditTrail, IAuditHealth,
             columns[c] = new string?[n];
         }
 
+        var (lastSeq, lastHash) = head;
         for (var i = 0; i < n; i++)
         {
             var record = AuditRecord.From(Storable(batch[i].Event), lastSeq + 1, lastHash);
@@ -523,32 +576,18 @@ public sealed class PostgreSqlAuditSink : IAuditSink, IAuditTrail, IAuditHealth,
             lastHash = hash;
         }
 
-        await using (var append = new NpgsqlBatch(connection))
+        var insert = new NpgsqlBatchCommand(_insertSql);
+        insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = seqs });
+        insert.Parameters.Add(new NpgsqlParameter<DateTime[]> { TypedValue = times });
+        foreach (var column in columns)
         {
-            var insert = new NpgsqlBatchCommand(_insertSql);
-            insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = seqs });
-            insert.Parameters.Add(new NpgsqlParameter<DateTime[]> { TypedValue = times });
-            foreach (var column in columns)
-            {
-                insert.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = column });
-            }
-
-            insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = hashes });
-            append.BatchCommands.Add(insert);
-            append.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
-            commitSent();
-            await append.ExecuteNonQueryAsync().ConfigureAwait(false);
+            insert.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = column });
         }
 
-        Interlocked.Increment(ref _batches);
-        lock (_sync)
-        {
-            if (lastSeq > _committedSeq)
-            {
-                _committedSeq = lastSeq;
-                _committedHash = lastHash;
-            }
-        }
+        insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = hashes });
+        insert.Parameters.Add(new NpgsqlParameter<long> { TypedValue = head.Seq });
+        insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = head.Hash });
+        return (insert, new ChainHead(lastSeq, lastHash));
     }
 
     private async Task CloseWriterConnectionAsync()
@@ -678,4 +717,6 @@ public sealed class PostgreSqlAuditSink : IAuditSink, IAuditTrail, IAuditHealth,
     };
 
     private sealed record PendingEvent(AuditEvent Event, TaskCompletionSource? Committed);
+
+    private readonly record struct ChainHead(long Seq, string Hash);
 }
