@@ -20,9 +20,10 @@ namespace AgentScope.Audit.PostgreSql;
 /// </para>
 /// <para>
 /// Durable by default: <see cref="WriteAsync"/> returns once the row's transaction has committed. Concurrent writes are
-/// gathered by one writer loop into one transaction (group commit), each caller awaiting its batch's commit. Every
-/// transaction takes a transaction-level advisory lock before it reads the chain's head and appends, so any number of
-/// sinks, in any number of processes or servers, append to one valid chain.
+/// gathered by one writer loop into one transaction (group commit), each caller awaiting its batch's commit; while one
+/// batch commits, the next is already sent on a second connection, waiting for the lock (pipelining). Every transaction
+/// takes a transaction-level advisory lock and appends only onto the chain's head as it finds it under that lock, so any
+/// number of sinks, in any number of processes or servers, append to one valid chain.
 /// </para>
 /// <para>
 /// Fail-closed: when the database cannot be reached or refuses the insert, the write fails with
@@ -41,6 +42,9 @@ public sealed class PostgreSqlAuditSink : IAuditSink, IAuditTrail, IAuditHealth,
 {
     private const string VerifyHint = "run `agentscope audit verify`";
 
+    // Batches in flight at once: one committing, the next already sent and waiting for the lock.
+    private const int PipelineDepth = 2;
+
     private readonly PostgreSqlAuditOptions _options;
     private readonly AuditSchema _schema;
     private readonly NpgsqlDataSource _dataSource;
@@ -55,8 +59,8 @@ public sealed class PostgreSqlAuditSink : IAuditSink, IAuditTrail, IAuditHealth,
     private string _committedHash = AuditRecordFormat.ZeroHash;
     private long _dropped;
     private long _batches;
-    private NpgsqlConnection? _writerConnection; // the writer loop's own connection, kept across batches
-    private ChainHead? _head; // the chain's head as this writer last committed it; null when it must be read
+    private readonly NpgsqlConnection?[] _connections = new NpgsqlConnection?[PipelineDepth]; // the writer's own, kept across batches
+    private ChainHead? _head; // the chain's head after the last batch sent; null when it must be read under the lock
     private int _disposed;
 
     /// <summary>Creates the sink and starts its writer. Does not connect yet: the schema is created or migrated on first use.</summary>
@@ -330,7 +334,11 @@ public sealed class PostgreSqlAuditSink : IAuditSink, IAuditTrail, IAuditHealth,
 
         _queue.Writer.TryComplete();
         await _writer.ConfigureAwait(false);
-        await CloseWriterConnectionAsync().ConfigureAwait(false);
+        for (var slot = 0; slot < PipelineDepth; slot++)
+        {
+            await CloseConnectionAsync(slot).ConfigureAwait(false);
+        }
+
         await _dataSource.DisposeAsync().ConfigureAwait(false);
     }
 
@@ -369,105 +377,80 @@ public sealed class PostgreSqlAuditSink : IAuditSink, IAuditTrail, IAuditHealth,
         }
     }
 
-    /// <summary>The single writer: takes what is queued (up to a batch), commits it in one transaction, completes its callers.</summary>
+    /// <summary>
+    /// The single writer: takes what is queued (up to a batch) and sends it as one transaction; while that commits, what
+    /// arrives meanwhile is sent as the next one on a second connection, so the database is never idle waiting for this
+    /// process between commits. Batches are completed in order; each caller learns its batch's outcome.
+    /// </summary>
     private async Task WriteLoopAsync()
     {
         var reader = _queue.Reader;
-        var batch = new List<PendingEvent>(Math.Min(_options.MaxBatchSize, 1024));
+        var inFlight = new Queue<Commit>(PipelineDepth);
         using var serializer = new AuditRecordSerializer();
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        Task<bool>? arrival = null;
+        var open = true;
+        while (open || inFlight.Count > 0)
         {
-            Drain(reader, batch);
-            if (_options.MaxBatchDelay > TimeSpan.Zero && batch.Count < _options.MaxBatchSize)
+            // A batch hashed onto a head read under the lock must not overtake one still in flight.
+            var canSend = open && inFlight.Count < PipelineDepth && (_head is not null || inFlight.Count == 0);
+            if (canSend)
             {
-                await Task.Delay(_options.MaxBatchDelay).ConfigureAwait(false);
-                Drain(reader, batch);
-            }
-
-            try
-            {
-                await CommitWithRetryAsync(batch, serializer).ConfigureAwait(false);
-                foreach (var pending in batch)
+                if (reader.TryPeek(out _))
                 {
-                    pending.Committed?.TrySetResult();
-                }
-            }
-            catch (Exception ex)
-            {
-                _logger.LogError(ex, "PostgreSQL audit sink could not commit {Count} audit events to {Table}", batch.Count, TableName);
-                var dropped = 0;
-                foreach (var pending in batch)
-                {
-                    if (pending.Committed is null)
+                    var batch = Drain(reader);
+                    if (_options.MaxBatchDelay > TimeSpan.Zero && batch.Count < _options.MaxBatchSize)
                     {
-                        dropped++;
+                        await Task.Delay(_options.MaxBatchDelay).ConfigureAwait(false);
+                        Drain(reader, batch);
                     }
-                    else
-                    {
-                        pending.Committed.TrySetException(Unavailable(ex, "cannot record to PostgreSQL"));
-                    }
+
+                    inFlight.Enqueue(await SendAsync(batch, serializer, FreeSlot(inFlight), attempt: 1).ConfigureAwait(false));
+                    continue;
                 }
 
-                if (dropped > 0)
+                arrival ??= reader.WaitToReadAsync().AsTask();
+                if (inFlight.Count == 0 || await Task.WhenAny(arrival, inFlight.Peek().Execution).ConfigureAwait(false) == arrival)
                 {
-                    _logger.LogWarning("PostgreSQL audit sink dropped {Count} best-effort audit events ({Dropped} so far)", dropped, Interlocked.Add(ref _dropped, dropped));
+                    open = await arrival.ConfigureAwait(false);
+                    arrival = null;
+                    continue;
                 }
             }
 
-            batch.Clear();
+            await CompleteAsync(inFlight.Dequeue(), serializer).ConfigureAwait(false);
         }
     }
 
-    private void Drain(ChannelReader<PendingEvent> reader, List<PendingEvent> batch)
+    private List<PendingEvent> Drain(ChannelReader<PendingEvent> reader, List<PendingEvent>? batch = null)
     {
+        batch ??= [];
         while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var pending))
         {
             batch.Add(pending);
         }
+
+        return batch;
     }
 
-    private async Task CommitWithRetryAsync(List<PendingEvent> batch, AuditRecordSerializer serializer)
-    {
-        await EnsureInitializedAsync(CancellationToken.None).ConfigureAwait(false);
-        for (var attempt = 1; ; attempt++)
-        {
-            var commitSent = false;
-            try
-            {
-                await CommitAsync(batch, serializer, () => commitSent = true).ConfigureAwait(false);
-                return;
-            }
-            catch (Exception ex)
-            {
-                // The transaction, if any, dies with the connection; the next batch opens a fresh one and reads the head.
-                _head = null;
-                await CloseWriterConnectionAsync().ConfigureAwait(false);
-                if (attempt > 1 || commitSent || ex is not NpgsqlException { IsTransient: true })
-                {
-                    throw;
-                }
-
-                // Most likely a connection the server closed (it restarted): drop idle pooled ones and try once more.
-                // Safe, because the batch was not committed; once COMMIT is sent the outcome is unknown, so no retry.
-                _logger.LogWarning(ex, "PostgreSQL audit sink: transient failure before commit, retrying once with a new connection");
-                _dataSource.Clear();
-            }
-        }
-    }
+    private static int FreeSlot(Queue<Commit> inFlight) => inFlight.Count == 0 ? 0 : 1 - inFlight.Peek().Slot;
 
     /// <summary>
-    /// Commits one batch on the writer's own connection, in one transaction that first takes an advisory lock serialising
-    /// every writer of the table, in every process, so the chain stays one. When the chain's head is known (this sink
-    /// wrote it last), that is one round trip: BEGIN, lock, INSERT every row, COMMIT. The INSERT inserts only if the head
-    /// is still the one the rows were hashed onto; if another writer appended meanwhile it inserts nothing, and the batch
-    /// is hashed again onto the head read under the lock: two round trips, as for the first batch and after a failure.
+    /// Sends one batch as one transaction on the connection of <paramref name="slot"/>, without waiting for its commit.
+    /// The transaction first takes an advisory lock serialising every writer of the table, in every process, so the chain
+    /// stays one. When the chain's head is known (this sink sent the batch before), that is one round trip: BEGIN, lock,
+    /// INSERT every row, COMMIT. The INSERT inserts only if the head is still the one the rows were hashed onto; if another
+    /// writer appended meanwhile, or the batch before did not commit, it inserts nothing and the batch is sent again by
+    /// <see cref="CompleteAsync"/>, hashed onto the head read under the lock (two round trips, as for the first batch).
     /// </summary>
-    private async Task CommitAsync(List<PendingEvent> batch, AuditRecordSerializer serializer, Action commitSent)
+    private async Task<Commit> SendAsync(List<PendingEvent> events, AuditRecordSerializer serializer, int slot, int attempt)
     {
-        var connection = _writerConnection ??= await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
-        while (true)
+        var commit = new Commit(events, slot, attempt);
+        try
         {
-            await using var append = new NpgsqlBatch(connection);
+            await EnsureInitializedAsync(CancellationToken.None).ConfigureAwait(false);
+            var connection = _connections[slot] ??= await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
+            var append = new NpgsqlBatch(connection);
+            commit.Batch = append;
             if (_head is not { } head)
             {
                 await using var begin = new NpgsqlBatch(connection);
@@ -480,33 +463,108 @@ public sealed class PostgreSqlAuditSink : IAuditSink, IAuditTrail, IAuditHealth,
                 AddBegin(append);
             }
 
-            var (insert, last) = Insert(batch, serializer, head);
-            append.BatchCommands.Add(insert);
+            (commit.Insert, commit.Last) = Insert(events, serializer, head);
+            append.BatchCommands.Add(commit.Insert);
             append.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
-            commitSent();
-            await append.ExecuteNonQueryAsync().ConfigureAwait(false);
-            if (insert.RecordsAffected != batch.Count)
-            {
-                // Another writer moved the head: nothing was inserted (the transaction committed empty). Hash again onto
-                // the head read under the lock.
-                _head = null;
-                continue;
-            }
+            commit.Sent = true;
+            commit.Execution = append.ExecuteNonQueryAsync();
+            _head = commit.Last;
+        }
+        catch (Exception ex)
+        {
+            _head = null;
+            commit.Execution = Task.FromException<int>(ex);
+        }
 
-            _head = last;
-            Interlocked.Increment(ref _batches);
-            lock (_sync)
+        return commit;
+    }
+
+    /// <summary>
+    /// Waits for one batch's commit and completes its callers. A batch whose INSERT found another head is sent again,
+    /// hashed onto the head read under the lock; a batch that failed before it was sent is sent once more on a new
+    /// connection; any other failure fails its callers (once a COMMIT is sent its outcome is unknown, so it is not retried).
+    /// </summary>
+    private async Task CompleteAsync(Commit commit, AuditRecordSerializer serializer)
+    {
+        while (true)
+        {
+            try
             {
-                if (last.Seq > _committedSeq)
+                await commit.Execution.ConfigureAwait(false);
+                if (commit.Insert!.RecordsAffected == commit.Events.Count)
                 {
-                    _committedSeq = last.Seq;
-                    _committedHash = last.Hash;
+                    await DisposeBatchAsync(commit).ConfigureAwait(false);
+                    Committed(commit);
+                    return;
                 }
-            }
 
-            return;
+                // The head moved: nothing was inserted (the transaction committed empty).
+                _head = null;
+                await DisposeBatchAsync(commit).ConfigureAwait(false);
+                commit = await SendAsync(commit.Events, serializer, commit.Slot, commit.Attempt).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                // The transaction, if any, dies with the connection; the next batch opens a fresh one and reads the head.
+                _head = null;
+                await DisposeBatchAsync(commit).ConfigureAwait(false);
+                await CloseConnectionAsync(commit.Slot).ConfigureAwait(false);
+                if (commit.Attempt > 1 || commit.Sent || ex is not NpgsqlException { IsTransient: true })
+                {
+                    Failed(commit.Events, ex);
+                    return;
+                }
+
+                // Most likely a connection the server closed (it restarted): drop idle pooled ones and try once more.
+                // Safe, because nothing was sent.
+                _logger.LogWarning(ex, "PostgreSQL audit sink: transient failure before commit, retrying once with a new connection");
+                _dataSource.Clear();
+                commit = await SendAsync(commit.Events, serializer, commit.Slot, commit.Attempt + 1).ConfigureAwait(false);
+            }
         }
     }
+
+    private void Committed(Commit commit)
+    {
+        Interlocked.Increment(ref _batches);
+        lock (_sync)
+        {
+            if (commit.Last.Seq > _committedSeq)
+            {
+                _committedSeq = commit.Last.Seq;
+                _committedHash = commit.Last.Hash;
+            }
+        }
+
+        foreach (var pending in commit.Events)
+        {
+            pending.Committed?.TrySetResult();
+        }
+    }
+
+    private void Failed(List<PendingEvent> events, Exception ex)
+    {
+        _logger.LogError(ex, "PostgreSQL audit sink could not commit {Count} audit events to {Table}", events.Count, TableName);
+        var dropped = 0;
+        foreach (var pending in events)
+        {
+            if (pending.Committed is null)
+            {
+                dropped++;
+            }
+            else
+            {
+                pending.Committed.TrySetException(Unavailable(ex, "cannot record to PostgreSQL"));
+            }
+        }
+
+        if (dropped > 0)
+        {
+            _logger.LogWarning("PostgreSQL audit sink dropped {Count} best-effort audit events ({Dropped} so far)", dropped, Interlocked.Add(ref _dropped, dropped));
+        }
+    }
+
+    private static ValueTask DisposeBatchAsync(Commit commit) => commit.Batch?.DisposeAsync() ?? ValueTask.CompletedTask;
 
     /// <summary>BEGIN (read committed, whatever the database's default: after the lock, each statement sees the latest head), and the lock.</summary>
     private void AddBegin(NpgsqlBatch batch)
@@ -590,11 +648,11 @@ public sealed class PostgreSqlAuditSink : IAuditSink, IAuditTrail, IAuditHealth,
         return (insert, new ChainHead(lastSeq, lastHash));
     }
 
-    private async Task CloseWriterConnectionAsync()
+    private async Task CloseConnectionAsync(int slot)
     {
-        if (_writerConnection is { } connection)
+        if (_connections[slot] is { } connection)
         {
-            _writerConnection = null;
+            _connections[slot] = null;
             try
             {
                 await connection.DisposeAsync().ConfigureAwait(false);
@@ -719,4 +777,25 @@ public sealed class PostgreSqlAuditSink : IAuditSink, IAuditTrail, IAuditHealth,
     private sealed record PendingEvent(AuditEvent Event, TaskCompletionSource? Committed);
 
     private readonly record struct ChainHead(long Seq, string Hash);
+
+    /// <summary>One batch sent as one transaction: its events, the connection slot, and the head it leaves when committed.</summary>
+    private sealed class Commit(List<PendingEvent> events, int slot, int attempt)
+    {
+        public List<PendingEvent> Events { get; } = events;
+
+        public int Slot { get; } = slot;
+
+        public int Attempt { get; } = attempt;
+
+        public NpgsqlBatch? Batch { get; set; }
+
+        public NpgsqlBatchCommand? Insert { get; set; }
+
+        public ChainHead Last { get; set; }
+
+        /// <summary>True once the transaction's commands went out: its outcome is then unknown if the connection fails.</summary>
+        public bool Sent { get; set; }
+
+        public Task Execution { get; set; } = Task.CompletedTask;
+    }
 }
