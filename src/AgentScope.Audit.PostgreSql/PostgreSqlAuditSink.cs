@@ -20,9 +20,10 @@ namespace AgentScope.Audit.PostgreSql;
 /// </para>
 /// <para>
 /// Durable by default: <see cref="WriteAsync"/> returns once the row's transaction has committed. Concurrent writes are
-/// gathered by one writer loop into one transaction (group commit), each caller awaiting its batch's commit. Every
-/// transaction takes a transaction-level advisory lock before it reads the chain's head and appends, so any number of
-/// sinks, in any number of processes or servers, append to one valid chain.
+/// gathered by one writer loop into one transaction (group commit), each caller awaiting its batch's commit; while one
+/// batch commits, the next is already sent on a second connection, waiting for the lock (pipelining). Every transaction
+/// takes a transaction-level advisory lock and appends only onto the chain's head as it finds it under that lock, so any
+/// number of sinks, in any number of processes or servers, append to one valid chain.
 /// </para>
 /// <para>
 /// Fail-closed: when the database cannot be reached or refuses the insert, the write fails with
@@ -41,6 +42,9 @@ public sealed class PostgreSqlAuditSink : IAuditSink, IAuditTrail, IAuditHealth,
 {
     private const string VerifyHint = "run `agentscope audit verify`";
 
+    // Batches in flight at once: one committing, the next already sent and waiting for the lock.
+    private const int PipelineDepth = 2;
+
     private readonly PostgreSqlAuditOptions _options;
     private readonly AuditSchema _schema;
     private readonly NpgsqlDataSource _dataSource;
@@ -55,7 +59,8 @@ public sealed class PostgreSqlAuditSink : IAuditSink, IAuditTrail, IAuditHealth,
     private string _committedHash = AuditRecordFormat.ZeroHash;
     private long _dropped;
     private long _batches;
-    private NpgsqlConnection? _writerConnection; // the writer loop's own connection, kept across batches
+    private readonly NpgsqlConnection?[] _connections = new NpgsqlConnection?[PipelineDepth]; // the writer's own, kept across batches
+    private ChainHead? _head; // the chain's head after the last batch sent; null when it must be read under the lock
     private int _disposed;
 
     /// <summary>Creates the sink and starts its writer. Does not connect yet: the schema is created or migrated on first use.</summary>
@@ -80,10 +85,13 @@ public sealed class PostgreSqlAuditSink : IAuditSink, IAuditTrail, IAuditHealth,
 
         var t = _schema.QualifiedTable;
         _headSql = $"SELECT seq, hash FROM {t} ORDER BY seq DESC LIMIT 1";
+        // Inserts only onto the head the rows were hashed onto ($15, $16; seq 0 and the zero hash for an empty table).
         _insertSql = $"""
+            WITH head AS (SELECT seq, hash FROM {t} ORDER BY seq DESC LIMIT 1)
             INSERT INTO {t} ({AuditSchema.Columns})
             SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
                                  $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])
+            WHERE coalesce((SELECT seq FROM head), 0) = $15 AND coalesce((SELECT hash FROM head), '{AuditRecordFormat.ZeroHash}') = $16
             """;
 
         _queue = Channel.CreateBounded<PendingEvent>(new BoundedChannelOptions(_options.MaxQueueLength)
@@ -326,7 +334,11 @@ public sealed class PostgreSqlAuditSink : IAuditSink, IAuditTrail, IAuditHealth,
 
         _queue.Writer.TryComplete();
         await _writer.ConfigureAwait(false);
-        await CloseWriterConnectionAsync().ConfigureAwait(false);
+        for (var slot = 0; slot < PipelineDepth; slot++)
+        {
+            await CloseConnectionAsync(slot).ConfigureAwait(false);
+        }
+
         await _dataSource.DisposeAsync().ConfigureAwait(false);
     }
 
@@ -365,132 +377,230 @@ public sealed class PostgreSqlAuditSink : IAuditSink, IAuditTrail, IAuditHealth,
         }
     }
 
-    /// <summary>The single writer: takes what is queued (up to a batch), commits it in one transaction, completes its callers.</summary>
+    /// <summary>
+    /// The single writer: takes what is queued (up to a batch) and sends it as one transaction; while that commits, what
+    /// arrives meanwhile is sent as the next one on a second connection, so the database is never idle waiting for this
+    /// process between commits. Batches are completed in order; each caller learns its batch's outcome.
+    /// </summary>
     private async Task WriteLoopAsync()
     {
         var reader = _queue.Reader;
-        var batch = new List<PendingEvent>(Math.Min(_options.MaxBatchSize, 1024));
+        var inFlight = new Queue<Commit>(PipelineDepth);
         using var serializer = new AuditRecordSerializer();
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        Task<bool>? arrival = null;
+        var open = true;
+        while (open || inFlight.Count > 0)
         {
-            Drain(reader, batch);
-            if (_options.MaxBatchDelay > TimeSpan.Zero && batch.Count < _options.MaxBatchSize)
+            // A batch hashed onto a head read under the lock must not overtake one still in flight.
+            var canSend = open && inFlight.Count < PipelineDepth && (_head is not null || inFlight.Count == 0);
+            if (canSend)
             {
-                await Task.Delay(_options.MaxBatchDelay).ConfigureAwait(false);
-                Drain(reader, batch);
-            }
-
-            try
-            {
-                await CommitWithRetryAsync(batch, serializer).ConfigureAwait(false);
-                foreach (var pending in batch)
+                if (reader.TryPeek(out _))
                 {
-                    pending.Committed?.TrySetResult();
-                }
-            }
-            catch (Exception ex)
-            {
-                _logger.LogError(ex, "PostgreSQL audit sink could not commit {Count} audit events to {Table}", batch.Count, TableName);
-                var dropped = 0;
-                foreach (var pending in batch)
-                {
-                    if (pending.Committed is null)
+                    var batch = Drain(reader);
+                    if (_options.MaxBatchDelay > TimeSpan.Zero && batch.Count < _options.MaxBatchSize)
                     {
-                        dropped++;
+                        await Task.Delay(_options.MaxBatchDelay).ConfigureAwait(false);
+                        Drain(reader, batch);
                     }
-                    else
-                    {
-                        pending.Committed.TrySetException(Unavailable(ex, "cannot record to PostgreSQL"));
-                    }
+
+                    inFlight.Enqueue(await SendAsync(batch, serializer, FreeSlot(inFlight), attempt: 1).ConfigureAwait(false));
+                    continue;
                 }
 
-                if (dropped > 0)
+                arrival ??= reader.WaitToReadAsync().AsTask();
+                if (inFlight.Count == 0 || await Task.WhenAny(arrival, inFlight.Peek().Execution).ConfigureAwait(false) == arrival)
                 {
-                    _logger.LogWarning("PostgreSQL audit sink dropped {Count} best-effort audit events ({Dropped} so far)", dropped, Interlocked.Add(ref _dropped, dropped));
+                    open = await arrival.ConfigureAwait(false);
+                    arrival = null;
+                    continue;
                 }
             }
 
-            batch.Clear();
+            await CompleteAsync(inFlight.Dequeue(), serializer).ConfigureAwait(false);
         }
     }
 
-    private void Drain(ChannelReader<PendingEvent> reader, List<PendingEvent> batch)
+    private List<PendingEvent> Drain(ChannelReader<PendingEvent> reader, List<PendingEvent>? batch = null)
     {
+        batch ??= [];
         while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var pending))
         {
             batch.Add(pending);
         }
+
+        return batch;
     }
 
-    private async Task CommitWithRetryAsync(List<PendingEvent> batch, AuditRecordSerializer serializer)
-    {
-        await EnsureInitializedAsync(CancellationToken.None).ConfigureAwait(false);
-        for (var attempt = 1; ; attempt++)
-        {
-            var commitSent = false;
-            try
-            {
-                await CommitAsync(batch, serializer, () => commitSent = true).ConfigureAwait(false);
-                return;
-            }
-            catch (Exception ex)
-            {
-                // The transaction, if any, dies with the connection; the next batch opens a fresh one.
-                await CloseWriterConnectionAsync().ConfigureAwait(false);
-                if (attempt > 1 || commitSent || ex is not NpgsqlException { IsTransient: true })
-                {
-                    throw;
-                }
+    private static int FreeSlot(Queue<Commit> inFlight) => inFlight.Count == 0 ? 0 : 1 - inFlight.Peek().Slot;
 
-                // Most likely a connection the server closed (it restarted): drop idle pooled ones and try once more.
-                // Safe, because the batch was not committed; once COMMIT is sent the outcome is unknown, so no retry.
-                _logger.LogWarning(ex, "PostgreSQL audit sink: transient failure before commit, retrying once with a new connection");
-                _dataSource.Clear();
+    /// <summary>
+    /// Sends one batch as one transaction on the connection of <paramref name="slot"/>, without waiting for its commit.
+    /// The transaction first takes an advisory lock serialising every writer of the table, in every process, so the chain
+    /// stays one. When the chain's head is known (this sink sent the batch before), that is one round trip: BEGIN, lock,
+    /// INSERT every row, COMMIT. The INSERT inserts only if the head is still the one the rows were hashed onto; if another
+    /// writer appended meanwhile, or the batch before did not commit, it inserts nothing and the batch is sent again by
+    /// <see cref="CompleteAsync"/>, hashed onto the head read under the lock (two round trips, as for the first batch).
+    /// </summary>
+    private async Task<Commit> SendAsync(List<PendingEvent> events, AuditRecordSerializer serializer, int slot, int attempt)
+    {
+        var commit = new Commit(events, slot, attempt);
+        try
+        {
+            await EnsureInitializedAsync(CancellationToken.None).ConfigureAwait(false);
+            var connection = _connections[slot] ??= await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
+            var append = new NpgsqlBatch(connection);
+            commit.Batch = append;
+            if (_head is not { } head)
+            {
+                await using var begin = new NpgsqlBatch(connection);
+                AddBegin(begin);
+                begin.BatchCommands.Add(new NpgsqlBatchCommand(_headSql));
+                head = await ReadHeadAsync(begin).ConfigureAwait(false);
             }
+            else
+            {
+                AddBegin(append);
+            }
+
+            (commit.Insert, commit.Last) = Insert(events, serializer, head);
+            append.BatchCommands.Add(commit.Insert);
+            append.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
+            commit.Sent = true;
+            commit.Execution = append.ExecuteNonQueryAsync();
+            _head = commit.Last;
         }
+        catch (Exception ex)
+        {
+            _head = null;
+            commit.Execution = Task.FromException<int>(ex);
+        }
+
+        return commit;
     }
 
     /// <summary>
-    /// Commits one batch in two round trips on the writer's own connection: (BEGIN, advisory lock, read the head), then
-    /// (INSERT every row, COMMIT). The lock serialises every writer of the table, in every process, so the head read is
-    /// the true head and the chain stays one.
+    /// Waits for one batch's commit and completes its callers. A batch whose INSERT found another head is sent again,
+    /// hashed onto the head read under the lock; a batch that failed before it was sent is sent once more on a new
+    /// connection; any other failure fails its callers (once a COMMIT is sent its outcome is unknown, so it is not retried).
     /// </summary>
-    private async Task CommitAsync(List<PendingEvent> batch, AuditRecordSerializer serializer, Action commitSent)
+    private async Task CompleteAsync(Commit commit, AuditRecordSerializer serializer)
     {
-        var connection = _writerConnection ??= await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
-
-        long lastSeq = 0;
-        var lastHash = AuditRecordFormat.ZeroHash;
-        await using (var head = new NpgsqlBatch(connection))
+        while (true)
         {
-            // Read committed, whatever the database's default: after the lock, the head must be read in a fresh snapshot.
-            head.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN ISOLATION LEVEL READ COMMITTED"));
-            if (_options.AsynchronousCommit)
+            try
             {
-                head.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit = off"));
-            }
-
-            var lockCommand = new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock($1)");
-            lockCommand.Parameters.Add(new NpgsqlParameter<long> { TypedValue = _schema.WriteLockKey });
-            head.BatchCommands.Add(lockCommand);
-            head.BatchCommands.Add(new NpgsqlBatchCommand(_headSql));
-            await using var reader = await head.ExecuteReaderAsync().ConfigureAwait(false);
-            // Skip the results of BEGIN, SET and the lock, up to the head's.
-            while (reader.FieldCount != 2 || reader.GetName(0) != "seq")
-            {
-                if (!await reader.NextResultAsync().ConfigureAwait(false))
+                await commit.Execution.ConfigureAwait(false);
+                if (commit.Insert!.RecordsAffected == commit.Events.Count)
                 {
-                    throw new InvalidOperationException("the head of the audit chain was not returned");
+                    await DisposeBatchAsync(commit).ConfigureAwait(false);
+                    Committed(commit);
+                    return;
                 }
-            }
 
-            if (await reader.ReadAsync().ConfigureAwait(false))
+                // The head moved: nothing was inserted (the transaction committed empty).
+                _head = null;
+                await DisposeBatchAsync(commit).ConfigureAwait(false);
+                commit = await SendAsync(commit.Events, serializer, commit.Slot, commit.Attempt).ConfigureAwait(false);
+            }
+            catch (Exception ex)
             {
-                lastSeq = reader.GetInt64(0);
-                lastHash = reader.GetString(1);
+                // The transaction, if any, dies with the connection; the next batch opens a fresh one and reads the head.
+                _head = null;
+                await DisposeBatchAsync(commit).ConfigureAwait(false);
+                await CloseConnectionAsync(commit.Slot).ConfigureAwait(false);
+                if (commit.Attempt > 1 || commit.Sent || ex is not NpgsqlException { IsTransient: true })
+                {
+                    Failed(commit.Events, ex);
+                    return;
+                }
+
+                // Most likely a connection the server closed (it restarted): drop idle pooled ones and try once more.
+                // Safe, because nothing was sent.
+                _logger.LogWarning(ex, "PostgreSQL audit sink: transient failure before commit, retrying once with a new connection");
+                _dataSource.Clear();
+                commit = await SendAsync(commit.Events, serializer, commit.Slot, commit.Attempt + 1).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private void Committed(Commit commit)
+    {
+        Interlocked.Increment(ref _batches);
+        lock (_sync)
+        {
+            if (commit.Last.Seq > _committedSeq)
+            {
+                _committedSeq = commit.Last.Seq;
+                _committedHash = commit.Last.Hash;
             }
         }
 
+        foreach (var pending in commit.Events)
+        {
+            pending.Committed?.TrySetResult();
+        }
+    }
+
+    private void Failed(List<PendingEvent> events, Exception ex)
+    {
+        _logger.LogError(ex, "PostgreSQL audit sink could not commit {Count} audit events to {Table}", events.Count, TableName);
+        var dropped = 0;
+        foreach (var pending in events)
+        {
+            if (pending.Committed is null)
+            {
+                dropped++;
+            }
+            else
+            {
+                pending.Committed.TrySetException(Unavailable(ex, "cannot record to PostgreSQL"));
+            }
+        }
+
+        if (dropped > 0)
+        {
+            _logger.LogWarning("PostgreSQL audit sink dropped {Count} best-effort audit events ({Dropped} so far)", dropped, Interlocked.Add(ref _dropped, dropped));
+        }
+    }
+
+    private static ValueTask DisposeBatchAsync(Commit commit) => commit.Batch?.DisposeAsync() ?? ValueTask.CompletedTask;
+
+    /// <summary>BEGIN (read committed, whatever the database's default: after the lock, each statement sees the latest head), and the lock.</summary>
+    private void AddBegin(NpgsqlBatch batch)
+    {
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN ISOLATION LEVEL READ COMMITTED"));
+        if (_options.AsynchronousCommit)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit = off"));
+        }
+
+        var lockCommand = new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock($1)");
+        lockCommand.Parameters.Add(new NpgsqlParameter<long> { TypedValue = _schema.WriteLockKey });
+        batch.BatchCommands.Add(lockCommand);
+    }
+
+    /// <summary>Runs BEGIN, the lock and the head query, and returns the head; the transaction stays open.</summary>
+    private static async Task<ChainHead> ReadHeadAsync(NpgsqlBatch begin)
+    {
+        await using var reader = await begin.ExecuteReaderAsync().ConfigureAwait(false);
+        // Skip the results of BEGIN, SET and the lock, up to the head's.
+        while (reader.FieldCount != 2 || reader.GetName(0) != "seq")
+        {
+            if (!await reader.NextResultAsync().ConfigureAwait(false))
+            {
+                throw new InvalidOperationException("the head of the audit chain was not returned");
+            }
+        }
+
+        return await reader.ReadAsync().ConfigureAwait(false)
+            ? new ChainHead(reader.GetInt64(0), reader.GetString(1))
+            : new ChainHead(0, AuditRecordFormat.ZeroHash);
+    }
+
+    /// <summary>The batch hashed onto <paramref name="head"/>, as one INSERT that inserts only onto that head; and the new head.</summary>
+    private (NpgsqlBatchCommand Insert, ChainHead Last) Insert(List<PendingEvent> batch, AuditRecordSerializer serializer, ChainHead head)
+    {
         var n = batch.Count;
         var seqs = new long[n];
         var times = new DateTime[n];
@@ -501,6 +611,7 @@ public sealed class PostgreSqlAuditSink : IAuditSink, IAuditTrail, IAuditHealth,
             columns[c] = new string?[n];
         }
 
+        var (lastSeq, lastHash) = head;
         for (var i = 0; i < n; i++)
         {
             var record = AuditRecord.From(Storable(batch[i].Event), lastSeq + 1, lastHash);
@@ -523,39 +634,25 @@ public sealed class PostgreSqlAuditSink : IAuditSink, IAuditTrail, IAuditHealth,
             lastHash = hash;
         }
 
-        await using (var append = new NpgsqlBatch(connection))
+        var insert = new NpgsqlBatchCommand(_insertSql);
+        insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = seqs });
+        insert.Parameters.Add(new NpgsqlParameter<DateTime[]> { TypedValue = times });
+        foreach (var column in columns)
         {
-            var insert = new NpgsqlBatchCommand(_insertSql);
-            insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = seqs });
-            insert.Parameters.Add(new NpgsqlParameter<DateTime[]> { TypedValue = times });
-            foreach (var column in columns)
-            {
-                insert.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = column });
-            }
-
-            insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = hashes });
-            append.BatchCommands.Add(insert);
-            append.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
-            commitSent();
-            await append.ExecuteNonQueryAsync().ConfigureAwait(false);
+            insert.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = column });
         }
 
-        Interlocked.Increment(ref _batches);
-        lock (_sync)
-        {
-            if (lastSeq > _committedSeq)
-            {
-                _committedSeq = lastSeq;
-                _committedHash = lastHash;
-            }
-        }
+        insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = hashes });
+        insert.Parameters.Add(new NpgsqlParameter<long> { TypedValue = head.Seq });
+        insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = head.Hash });
+        return (insert, new ChainHead(lastSeq, lastHash));
     }
 
-    private async Task CloseWriterConnectionAsync()
+    private async Task CloseConnectionAsync(int slot)
     {
-        if (_writerConnection is { } connection)
+        if (_connections[slot] is { } connection)
         {
-            _writerConnection = null;
+            _connections[slot] = null;
             try
             {
                 await connection.DisposeAsync().ConfigureAwait(false);
@@ -678,4 +775,27 @@ public sealed class PostgreSqlAuditSink : IAuditSink, IAuditTrail, IAuditHealth,
     };
 
     private sealed record PendingEvent(AuditEvent Event, TaskCompletionSource? Committed);
+
+    private readonly record struct ChainHead(long Seq, string Hash);
+
+    /// <summary>One batch sent as one transaction: its events, the connection slot, and the head it leaves when committed.</summary>
+    private sealed class Commit(List<PendingEvent> events, int slot, int attempt)
+    {
+        public List<PendingEvent> Events { get; } = events;
+
+        public int Slot { get; } = slot;
+
+        public int Attempt { get; } = attempt;
+
+        public NpgsqlBatch? Batch { get; set; }
+
+        public NpgsqlBatchCommand? Insert { get; set; }
+
+        public ChainHead Last { get; set; }
+
+        /// <summary>True once the transaction's commands went out: its outcome is then unknown if the connection fails.</summary>
+        public bool Sent { get; set; }
+
+        public Task Execution { get; set; } = Task.CompletedTask;
+    }
 }

@@ -74,6 +74,40 @@ public sealed class PostgreSqlAuditSinkTests(SharedPostgres postgres) : IAsyncLi
     }
 
     [PostgresFact]
+    public async Task Two_sinks_writing_in_turn_each_append_after_the_others_rows()
+    {
+        // Each sink sends its next batch hashed onto the head it last wrote; once the other sink has appended, that
+        // guess is stale, and the batch must land after the other's rows, not collide with them or fork the chain.
+        await using var a = _tables.Open();
+        await using var b = _tables.Open();
+        var order = new[] { a, b, a, a, b, b, a, b };
+        for (var i = 0; i < order.Length; i++)
+        {
+            await order[i].WriteAsync(AuditTables.Event(i));
+        }
+
+        Assert.Equal(Enumerable.Range(1, order.Length).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            await _tables.Server.QueryAsync($"SELECT seq FROM {_tables.Table} ORDER BY seq"));
+        Assert.Equal(Enumerable.Range(0, order.Length).Select(i => AuditTables.Event(i).RequestId),
+            (await AuditTables.QueryAsync(a, new AuditQuery { Limit = 100 })).Select(e => e.RequestId));
+        Assert.Equal(new AuditVerification(true, order.Length, null), await a.VerifyAsync());
+        Assert.Equal(new AuditVerification(true, order.Length, null), await b.VerifyAsync());
+    }
+
+    [PostgresFact]
+    public async Task A_burst_of_writes_is_committed_in_pipelined_batches_as_one_gap_free_chain()
+    {
+        await using var sink = _tables.Open();
+        await sink.InitializeAsync();
+        await Task.WhenAll(Enumerable.Range(0, 2000).Select(i => Task.Run(() => sink.WriteAsync(AuditTables.Event(i)).AsTask())));
+
+        // Every write returned, so every row is committed.
+        Assert.Equal(["2000 1 2000"], await _tables.Server.QueryAsync($"SELECT concat_ws(' ', count(*), min(seq), max(seq)) FROM {_tables.Table}"));
+        Assert.True(sink.CommittedBatches < 2000, $"{sink.CommittedBatches} transactions for 2000 writes");
+        Assert.Equal(new AuditVerification(true, 2000, null), await sink.VerifyAsync());
+    }
+
+    [PostgresFact]
     public async Task Every_field_of_an_event_round_trips_through_query()
     {
         await using var sink = await WriteSampleAsync();
