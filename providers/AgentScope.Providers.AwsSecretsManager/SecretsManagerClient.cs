@@ -20,7 +20,8 @@ namespace AgentScope.Providers.AwsSecretsManager;
 internal sealed class SecretsManagerClient : IDisposable
 {
     internal const string Service = "secretsmanager";
-    private static readonly MediaTypeHeaderValue JsonContentType = new("application/x-amz-json-1.1");
+    private const string JsonMediaType = "application/x-amz-json-1.1";
+    private static readonly MediaTypeHeaderValue JsonContentType = new(JsonMediaType);
 
     private readonly Func<HttpClient> _httpClient;
     private readonly AwsEnvironment _environment;
@@ -171,7 +172,7 @@ internal sealed class SecretsManagerClient : IDisposable
                 "POST",
                 SigV4Signer.CanonicalUri(endpoint.AbsolutePath),
                 string.Empty,
-                [new("Content-Type", JsonContentType.ToString()), new("Host", host), new("X-Amz-Target", target)],
+                [new("Content-Type", JsonMediaType), new("Host", host), new("X-Amz-Target", target)],
                 SigV4Signer.HashPayload(body),
                 credentials.AccessKey,
                 credentials.SecretKey,
