@@ -72,8 +72,8 @@ internal sealed class SecretsManagerClient : IDisposable
             byte[] answer;
             try
             {
-                // The first attempt is made here, outside Polly: a resilience pipeline costs about a microsecond a call even
-                // when nothing goes wrong, and nearly every call succeeds the first time.
+                // The first attempt is made here, outside Polly: the retry and timeout strategies cost about 2 µs a call even
+                // when nothing goes wrong (measured with bench --provider-overhead), and nearly every call succeeds the first time.
                 answer = await TimedAttemptAsync(operation, body, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (_retry is not null && IsTransient(e, cancellationToken))
