@@ -156,53 +156,188 @@ internal sealed class SecretLayout
     /// <summary>Reads an envelope back; null when the SecretString is not one (edited outside AgentScope) or names another coordinate.</summary>
     internal static BackendEntry? ReadEnvelope(EntryKey expected, string secretString)
     {
+        // Every get comes through here, so the envelope is read in one pass over its UTF-8 instead of through a JsonDocument.
+        const int StackLimit = 2048;
+        var max = Encoding.UTF8.GetMaxByteCount(secretString.Length);
+        byte[]? rented = null;
+        var buffer = max <= StackLimit ? stackalloc byte[StackLimit] : (rented = ArrayPool<byte>.Shared.Rent(max));
+        var length = Encoding.UTF8.GetBytes(secretString, buffer);
         try
         {
-            using var doc = JsonDocument.Parse(secretString);
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object
-                || !root.TryGetProperty("agentscope", out var format) || format.ValueKind != JsonValueKind.Number || format.GetInt32() != EnvelopeFormat
-                || Str(root, "ns") != expected.Namespace || Str(root, "label") != expected.Label
-                || !TryParseKind(Str(root, "kind"), out var kind)
-                || !root.TryGetProperty("version", out var versionElement) || !versionElement.TryGetInt64(out var version)
-                || !TryParseTimestamp(Str(root, "created"), out var created)
-                || !TryParseTimestamp(Str(root, "updated"), out var updated)
-                || !root.TryGetProperty("encrypted", out var encryptedElement) || encryptedElement.ValueKind is not (JsonValueKind.True or JsonValueKind.False)
-                || Str(root, "value") is not { } valueText)
+            return ReadEnvelope(expected, buffer[..length]);
+        }
+        finally
+        {
+            // The buffer held the value.
+            buffer[..length].Clear();
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The envelope's rules, as <see cref="JsonDocument"/> would apply them: one JSON object and nothing after it; when a
+    /// member is repeated, the last one counts; other members are ignored.
+    /// </summary>
+    private static BackendEntry? ReadEnvelope(EntryKey expected, ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
                 return null;
             }
 
+            bool format = false, ns = false, label = false, kindOk = false, versionOk = false, createdOk = false, updatedOk = false, expiresOk = true;
+            bool? encrypted = null;
+            SecretKind kind = default;
+            long version = 0;
+            DateTimeOffset created = default, updated = default;
             DateTimeOffset? expires = null;
-            if (root.TryGetProperty("expires", out var expiresElement) && expiresElement.ValueKind != JsonValueKind.Null)
+            var encoding = ValueEncoding.None;
+            var hasValue = false;
+            var value = default(Utf8JsonReader);
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                if (!TryParseTimestamp(expiresElement.ValueKind == JsonValueKind.String ? expiresElement.GetString() : null, out var e))
+                var property = Property(ref reader);
+                reader.Read();
+                var isString = reader.TokenType == JsonTokenType.String;
+                switch (property)
                 {
-                    return null;
+                    case EnvelopeProperty.Format:
+                        format = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var f) && f == EnvelopeFormat;
+                        break;
+                    case EnvelopeProperty.Namespace:
+                        ns = isString && reader.ValueTextEquals(expected.Namespace);
+                        break;
+                    case EnvelopeProperty.Label:
+                        label = isString && reader.ValueTextEquals(expected.Label);
+                        break;
+                    case EnvelopeProperty.Kind:
+                        kindOk = isString && TryParseKind(ref reader, out kind);
+                        break;
+                    case EnvelopeProperty.Version:
+                        versionOk = reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out version);
+                        break;
+                    case EnvelopeProperty.Created:
+                        createdOk = isString && TryParseTimestamp(ref reader, out created);
+                        break;
+                    case EnvelopeProperty.Updated:
+                        updatedOk = isString && TryParseTimestamp(ref reader, out updated);
+                        break;
+                    case EnvelopeProperty.Expires:
+                        expires = null;
+                        expiresOk = reader.TokenType == JsonTokenType.Null;
+                        if (isString && TryParseTimestamp(ref reader, out var e))
+                        {
+                            expires = e;
+                            expiresOk = true;
+                        }
+
+                        break;
+                    case EnvelopeProperty.Encrypted:
+                        encrypted = reader.TokenType switch { JsonTokenType.True => true, JsonTokenType.False => false, _ => null };
+                        break;
+                    case EnvelopeProperty.Encoding:
+                        encoding = !isString ? ValueEncoding.None
+                            : reader.ValueTextEquals("utf8"u8) ? ValueEncoding.Utf8
+                            : reader.ValueTextEquals("base64"u8) ? ValueEncoding.Base64
+                            : ValueEncoding.None;
+                        break;
+                    case EnvelopeProperty.Value:
+                        // Decoded once the encoding is known (it may come later): the reader, copied, still points at it.
+                        hasValue = isString;
+                        value = reader;
+                        break;
                 }
 
-                expires = e;
+                reader.Skip(); // past a nested object or array; nothing for a single value
             }
 
-            byte[] value;
-            switch (Str(root, "encoding"))
+            // The object is closed and nothing but whitespace follows it (a second value throws).
+            if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
             {
-                case "utf8":
-                    value = Encoding.UTF8.GetBytes(valueText);
-                    break;
-                case "base64":
-                    value = Convert.FromBase64String(valueText);
-                    break;
-                default:
-                    return null;
+                return null;
             }
 
-            return new BackendEntry(new EntryMetadata(expected, kind, version, created, updated, expires, encryptedElement.GetBoolean()), value);
+            if (!format || !ns || !label || !kindOk || !versionOk || !createdOk || !updatedOk || !expiresOk || encrypted is not { } isEncrypted
+                || !hasValue || encoding == ValueEncoding.None)
+            {
+                return null;
+            }
+
+            // Unescaped, the value's bytes are already its UTF-8 (valid: they were transcoded from a string).
+            var bytes = encoding == ValueEncoding.Base64
+                ? Convert.FromBase64String(value.GetString()!)
+                : value.ValueIsEscaped ? Encoding.UTF8.GetBytes(value.GetString()!) : value.ValueSpan.ToArray();
+            return new BackendEntry(new EntryMetadata(expected, kind, version, created, updated, expires, isEncrypted), bytes);
         }
         catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
         {
             return null;
         }
+    }
+
+    private enum EnvelopeProperty
+    {
+        Other,
+        Format,
+        Namespace,
+        Label,
+        Kind,
+        Version,
+        Created,
+        Updated,
+        Expires,
+        Encrypted,
+        Encoding,
+        Value,
+    }
+
+    private enum ValueEncoding
+    {
+        None,
+        Utf8,
+        Base64,
+    }
+
+    private static EnvelopeProperty Property(ref Utf8JsonReader reader) =>
+        reader.ValueTextEquals("agentscope"u8) ? EnvelopeProperty.Format
+        : reader.ValueTextEquals("ns"u8) ? EnvelopeProperty.Namespace
+        : reader.ValueTextEquals("label"u8) ? EnvelopeProperty.Label
+        : reader.ValueTextEquals("kind"u8) ? EnvelopeProperty.Kind
+        : reader.ValueTextEquals("version"u8) ? EnvelopeProperty.Version
+        : reader.ValueTextEquals("created"u8) ? EnvelopeProperty.Created
+        : reader.ValueTextEquals("updated"u8) ? EnvelopeProperty.Updated
+        : reader.ValueTextEquals("expires"u8) ? EnvelopeProperty.Expires
+        : reader.ValueTextEquals("encrypted"u8) ? EnvelopeProperty.Encrypted
+        : reader.ValueTextEquals("encoding"u8) ? EnvelopeProperty.Encoding
+        : reader.ValueTextEquals("value"u8) ? EnvelopeProperty.Value
+        : EnvelopeProperty.Other;
+
+    private static bool TryParseKind(ref Utf8JsonReader reader, out SecretKind kind)
+    {
+        (var ok, kind) = reader.ValueTextEquals("generic"u8) ? (true, SecretKind.Generic)
+            : reader.ValueTextEquals("totp"u8) ? (true, SecretKind.Totp)
+            : reader.ValueTextEquals("registry"u8) ? (true, SecretKind.Registry)
+            : (false, SecretKind.Generic);
+        return ok;
+    }
+
+    private static bool TryParseTimestamp(ref Utf8JsonReader reader, out DateTimeOffset t)
+    {
+        // A round-trip timestamp is 33 characters; anything much longer is not one (and would not fit the buffer).
+        Span<char> text = stackalloc char[64];
+        if (reader.ValueSpan.Length > text.Length)
+        {
+            t = default;
+            return false;
+        }
+
+        return DateTimeOffset.TryParseExact(text[..reader.CopyString(text)], "O", CultureInfo.InvariantCulture, DateTimeStyles.None, out t);
     }
 
     internal static string KindName(SecretKind kind) => kind switch
@@ -230,9 +365,6 @@ internal sealed class SecretLayout
 
     private static bool TryParseTimestamp(string? text, out DateTimeOffset t) =>
         DateTimeOffset.TryParseExact(text, "O", CultureInfo.InvariantCulture, DateTimeStyles.None, out t);
-
-    private static string? Str(JsonElement root, string name) =>
-        root.TryGetProperty(name, out var e) && e.ValueKind == JsonValueKind.String ? e.GetString() : null;
 
     private static bool TryDecodeUtf8(byte[] bytes, out string text)
     {

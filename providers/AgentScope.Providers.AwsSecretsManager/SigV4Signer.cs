@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -24,6 +26,11 @@ internal static class SigV4Signer
     /// The session token, when present, is signed too (X-Amz-Security-Token), as AWS's post-sts-header-before case does.
     /// With <paramref name="keys"/>, the derived signing key is reused while the date, key, region and service stay the same.
     /// </summary>
+    /// <remarks>
+    /// Every request to AWS goes through here, so the steps avoid needless work: the hashes are computed over stack or
+    /// pooled buffers and hex-encoded into spans, and with <paramref name="keys"/> the final HMAC reuses a keyed instance
+    /// (making one costs more than the hash itself).
+    /// </remarks>
     internal static Signature Sign(
         string method,
         string canonicalUri,
@@ -38,8 +45,7 @@ internal static class SigV4Signer
         DateTimeOffset now,
         SigningKeyCache? keys = null)
     {
-        var utc = now.UtcDateTime;
-        var amzDate = utc.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+        var amzDate = AmzDate(now.UtcDateTime);
         var date = amzDate[..8];
         var all = new List<KeyValuePair<string, string>>(headers) { new("X-Amz-Date", amzDate) };
         if (!string.IsNullOrEmpty(sessionToken))
@@ -50,8 +56,21 @@ internal static class SigV4Signer
         var canonicalRequest = CanonicalRequest(method, canonicalUri, query, all, payloadHash, out var signedHeaders);
         var scope = $"{date}/{region}/{service}/aws4_request";
         var stringToSign = StringToSign(amzDate, scope, canonicalRequest);
-        var key = keys is null ? SigningKey(secretKey, date, region, service) : keys.Get(secretKey, date, region, service);
-        var signature = Convert.ToHexStringLower(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(stringToSign)));
+        Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        using (var bytes = new Utf8(stringToSign, stackalloc byte[Utf8.StackSize]))
+        {
+            if (keys is null)
+            {
+                HMACSHA256.HashData(SigningKey(secretKey, date, region, service), bytes.Span, mac);
+            }
+            else
+            {
+                keys.Get(secretKey, date, region, service).Mac(bytes.Span, mac);
+            }
+        }
+
+        Span<char> signature = stackalloc char[HMACSHA256.HashSizeInBytes * 2];
+        Convert.TryToHexStringLower(mac, signature, out _);
         var authorization = $"{Algorithm} Credential={accessKey}/{scope}, SignedHeaders={signedHeaders}, Signature={signature}";
         return new Signature(authorization, amzDate, signedHeaders, canonicalRequest, stringToSign);
     }
@@ -66,36 +85,71 @@ internal static class SigV4Signer
         out string signedHeaders)
     {
         // Header names are lowercased and sorted; values are trimmed with inner runs of spaces collapsed;
-        // repeated headers are joined with commas in the order given.
-        var byName = new SortedDictionary<string, List<string>>(StringComparer.Ordinal);
+        // repeated headers are joined with commas in the order given (so the sort must be stable).
+        var sorted = new List<(string Name, string Value)>();
         foreach (var (name, value) in headers)
         {
-            var lower = name.Trim().ToLowerInvariant();
-            if (!byName.TryGetValue(lower, out var values))
+            var entry = (Name: name.Trim().ToLowerInvariant(), Value: CollapseSpaces(value));
+            // Insertion: a request signs a handful of headers, and inserting after equal names keeps repeats in order.
+            var at = sorted.Count;
+            while (at > 0 && string.CompareOrdinal(sorted[at - 1].Name, entry.Name) > 0)
             {
-                byName[lower] = values = [];
+                at--;
             }
 
-            values.Add(CollapseSpaces(value));
+            sorted.Insert(at, entry);
         }
 
-        var sb = new StringBuilder();
-        sb.Append(method).Append('\n');
-        sb.Append(canonicalUri).Append('\n');
-        sb.Append(CanonicalQuery(query)).Append('\n');
-        foreach (var (name, values) in byName)
+        var names = new DefaultInterpolatedStringHandler(0, 0);
+        var creq = new DefaultInterpolatedStringHandler(0, 0);
+        creq.AppendFormatted(method);
+        creq.AppendLiteral("\n");
+        creq.AppendFormatted(canonicalUri);
+        creq.AppendLiteral("\n");
+        creq.AppendFormatted(CanonicalQuery(query));
+        for (var i = 0; i < sorted.Count; i++)
         {
-            sb.Append(name).Append(':').Append(string.Join(',', values)).Append('\n');
+            var (name, value) = sorted[i];
+            if (i > 0 && sorted[i - 1].Name == name)
+            {
+                creq.AppendLiteral(",");
+                creq.AppendFormatted(value);
+                continue;
+            }
+
+            if (i > 0)
+            {
+                names.AppendLiteral(";");
+            }
+
+            names.AppendFormatted(name);
+            creq.AppendLiteral("\n");
+            creq.AppendFormatted(name);
+            creq.AppendLiteral(":");
+            creq.AppendFormatted(value);
         }
 
-        signedHeaders = string.Join(';', byName.Keys);
-        sb.Append('\n').Append(signedHeaders).Append('\n').Append(payloadHash);
-        return sb.ToString();
+        signedHeaders = names.ToStringAndClear();
+        creq.AppendLiteral("\n\n");
+        creq.AppendFormatted(signedHeaders);
+        creq.AppendLiteral("\n");
+        creq.AppendFormatted(payloadHash);
+        return creq.ToStringAndClear();
     }
 
     /// <summary>Task 2: the string to sign.</summary>
-    internal static string StringToSign(string amzDate, string scope, string canonicalRequest) =>
-        $"{Algorithm}\n{amzDate}\n{scope}\n{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonicalRequest)))}";
+    internal static string StringToSign(string amzDate, string scope, string canonicalRequest)
+    {
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        using (var bytes = new Utf8(canonicalRequest, stackalloc byte[Utf8.StackSize]))
+        {
+            SHA256.HashData(bytes.Span, hash);
+        }
+
+        Span<char> hex = stackalloc char[SHA256.HashSizeInBytes * 2];
+        Convert.TryToHexStringLower(hash, hex, out _);
+        return $"{Algorithm}\n{amzDate}\n{scope}\n{hex}";
+    }
 
     /// <summary>Task 3: the derived signing key, HMAC chain over date, region, service and "aws4_request".</summary>
     internal static byte[] SigningKey(string secretKey, string date, string region, string service)
@@ -115,25 +169,40 @@ internal static class SigV4Signer
     {
         private Entry? _last;
 
-        internal byte[] Get(string secretKey, string date, string region, string service)
+        internal Entry Get(string secretKey, string date, string region, string service)
         {
             if (Volatile.Read(ref _last) is { } last && last.Date == date && last.SecretKey == secretKey && last.Region == region && last.Service == service)
             {
-                return last.Key;
+                return last;
             }
 
-            var key = SigningKey(secretKey, date, region, service);
-            Volatile.Write(ref _last, new Entry(secretKey, date, region, service, key));
-            return key;
+            var entry = new Entry(secretKey, date, region, service, SigningKey(secretKey, date, region, service));
+            Volatile.Write(ref _last, entry);
+            return entry;
         }
 
-        private sealed class Entry(string secretKey, string date, string region, string service, byte[] key)
+        /// <summary>One derived key, with a keyed HMAC kept for the next signature (one at a time; others make their own).</summary>
+        internal sealed class Entry(string secretKey, string date, string region, string service, byte[] key)
         {
+            private IncrementalHash? _spare;
+
             public string SecretKey { get; } = secretKey;
             public string Date { get; } = date;
             public string Region { get; } = region;
             public string Service { get; } = service;
             public byte[] Key { get; } = key;
+
+            /// <summary>HMAC-SHA256 of <paramref name="data"/> under <see cref="Key"/>.</summary>
+            internal void Mac(ReadOnlySpan<byte> data, Span<byte> mac)
+            {
+                var hmac = Interlocked.Exchange(ref _spare, null) ?? IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, Key);
+                hmac.AppendData(data);
+                hmac.GetHashAndReset(mac);
+                if (Interlocked.CompareExchange(ref _spare, hmac, null) is not null)
+                {
+                    hmac.Dispose();
+                }
+            }
         }
     }
 
@@ -218,5 +287,52 @@ internal static class SigV4Signer
         }
 
         return sb.ToString();
+    }
+
+    /// <summary>yyyyMMdd'T'HHmmss'Z', written digit by digit (a custom format string is parsed on every call).</summary>
+    private static string AmzDate(DateTime utc) => string.Create(16, utc, static (span, t) =>
+    {
+        Digits(span[..4], t.Year);
+        Digits(span[4..6], t.Month);
+        Digits(span[6..8], t.Day);
+        span[8] = 'T';
+        Digits(span[9..11], t.Hour);
+        Digits(span[11..13], t.Minute);
+        Digits(span[13..15], t.Second);
+        span[15] = 'Z';
+    });
+
+    private static void Digits(Span<char> into, int value)
+    {
+        for (var i = into.Length - 1; i >= 0; i--)
+        {
+            into[i] = (char)('0' + (value % 10));
+            value /= 10;
+        }
+    }
+
+    /// <summary>The UTF-8 of a string, in the caller's stack buffer when it fits and in a pooled array otherwise.</summary>
+    private ref struct Utf8
+    {
+        internal const int StackSize = 1024;
+        private byte[]? _rented;
+
+        internal Utf8(string text, Span<byte> stack)
+        {
+            var max = Encoding.UTF8.GetMaxByteCount(text.Length);
+            var buffer = max <= stack.Length ? stack : (_rented = ArrayPool<byte>.Shared.Rent(max));
+            Span = buffer[..Encoding.UTF8.GetBytes(text, buffer)];
+        }
+
+        internal ReadOnlySpan<byte> Span { get; }
+
+        public void Dispose()
+        {
+            if (_rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(_rented);
+                _rented = null;
+            }
+        }
     }
 }

@@ -1,8 +1,10 @@
 using System.Text;
 using AgentScope.Backends;
+using AgentScope.Testing;
 using AgentScope.Testing.Emulators.AwsSecretsManager;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace AgentScope.Providers.AwsSecretsManager.Tests;
@@ -125,5 +127,27 @@ public sealed class RegistrationTests
         await backend.PutAsync(new BackendEntry(
             new EntryMetadata(new EntryKey("alpha", "k"), SecretKind.Generic, 1, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, null, false), "v"u8.ToArray()));
         Assert.Equal(["agentscope/alpha/k"], server.LiveNames());
+    }
+
+    [Fact]
+    public async Task The_registered_http_client_writes_no_request_logs_even_at_trace_level()
+    {
+        await using var server = await SecretsManagerTestServer.StartAsync();
+        var logs = new CapturingLoggerProvider();
+        var services = new ServiceCollection()
+            .AddLogging(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(logs))
+            .AddAwsSecretsManager(o =>
+            {
+                var test = TestBackend.OptionsFor(server);
+                o.Region = test.Region;
+                o.ServiceUrl = test.ServiceUrl;
+                o.Credentials = test.Credentials;
+            });
+        await using var sp = services.BuildServiceProvider();
+        await sp.GetRequiredService<ISecretBackend>().CheckHealthAsync();
+
+        Assert.Equal(1, server.TotalCalls);
+        Assert.DoesNotContain(logs.Entries, e => e.Contains("System.Net.Http.HttpClient", StringComparison.Ordinal));
+        Assert.DoesNotContain(logs.Entries, e => e.Contains("Authorization", StringComparison.OrdinalIgnoreCase));
     }
 }

@@ -115,6 +115,48 @@ public sealed class SigV4SignerTests
         Assert.Equal(sdk, ours);
     }
 
+    [Fact]
+    public void Repeated_headers_keep_their_order_as_the_suites_get_header_key_duplicate_case()
+    {
+        // get-header-key-duplicate: My-Header1 given three times (value2, value2, value1), around Host.
+        var s = SigV4Signer.Sign("GET", "/", string.Empty,
+            [new("My-Header1", "value2"), new("Host", "example.amazonaws.com"), new("My-Header1", "value2"), new("my-header1", "value1")],
+            SigV4Signer.EmptyPayloadHash, SuiteAccessKey, SuiteSecretKey, sessionToken: null, "us-east-1", "service", SuiteTime);
+        Assert.Equal(
+            "GET\n/\n\nhost:example.amazonaws.com\nmy-header1:value2,value2,value1\nx-amz-date:20150830T123600Z\n\nhost;my-header1;x-amz-date\n" +
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            s.CanonicalRequest);
+        var sdk = AWS4Signer.ComputeSignature(new ImmutableCredentials(SuiteAccessKey, SuiteSecretKey, null),
+            "us-east-1", SuiteTime.UtcDateTime, "service", s.SignedHeaders, s.CanonicalRequest);
+        Assert.Equal(sdk.ForAuthorizationHeader, s.Authorization);
+    }
+
+    [Fact]
+    public void A_canonical_request_too_long_for_the_stack_buffer_signs_as_the_aws_sdk_does()
+    {
+        var keys = new SigV4Signer.SigningKeyCache();
+        var value = string.Concat(Enumerable.Repeat("väl\u1234ue ", 300)); // several kilobytes of UTF-8, some of it multi-byte
+        var s = SigV4Signer.Sign("POST", "/", string.Empty, [new("Host", "example.amazonaws.com"), new("X-Long", value)],
+            SigV4Signer.EmptyPayloadHash, SuiteAccessKey, SuiteSecretKey, "token", "us-east-1", "service", SuiteTime, keys);
+
+        Assert.True(System.Text.Encoding.UTF8.GetByteCount(s.CanonicalRequest) > 2048);
+        Assert.EndsWith(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(s.CanonicalRequest))), s.StringToSign, StringComparison.Ordinal);
+        var sdk = AWS4Signer.ComputeSignature(new ImmutableCredentials(SuiteAccessKey, SuiteSecretKey, "token"),
+            "us-east-1", SuiteTime.UtcDateTime, "service", s.SignedHeaders, s.CanonicalRequest);
+        Assert.Equal(sdk.ForAuthorizationHeader, s.Authorization);
+    }
+
+    [Fact]
+    public void Concurrent_signatures_with_one_key_cache_all_match_the_uncached_signature()
+    {
+        var keys = new SigV4Signer.SigningKeyCache();
+        SigV4Signer.Signature Sign(int i, SigV4Signer.SigningKeyCache? cache) => SigV4Signer.Sign(
+            "POST", "/", string.Empty, [new("Host", "example.amazonaws.com"), new("X-N", i.ToString(System.Globalization.CultureInfo.InvariantCulture))],
+            SigV4Signer.EmptyPayloadHash, SuiteAccessKey, SuiteSecretKey, sessionToken: null, "us-east-1", "service", SuiteTime, cache);
+
+        Parallel.For(0, 2000, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i => Assert.Equal(Sign(i, cache: null).Authorization, Sign(i, keys).Authorization));
+    }
+
     [Theory]
     [InlineData("  a   b  ", "a b")]
     [InlineData("value", "value")]
