@@ -44,6 +44,7 @@ public class ProviderGetOverheadBenchmarks
     private ISecretBackend _awsBackend = null!;
     private HttpClient _awsHttp = null!;
     private byte[] _awsBody = null!;
+    private (string Date, byte[] Key)? _awsSigningKey;
 
     private KeyVaultEmulator _azure = null!;
     private ServiceProvider _azureServices = null!;
@@ -267,7 +268,9 @@ public class ProviderGetOverheadBenchmarks
         return values.Count % 2 == 1 ? values[values.Count / 2] : (values[(values.Count / 2) - 1] + values[values.Count / 2]) / 2;
     }
 
-    // SigV4 as AWS documents it, written out for exactly this request: what a program without an SDK would send.
+    // SigV4 as AWS documents it, written out for exactly this request: what a program without an SDK would send. The
+    // signing key (four HMACs) is derived once per date and kept, as AWS's SigV4 documentation suggests and as the
+    // provider does, so the baseline is the cheapest honest signed call rather than one the provider beats by caching.
     private HttpRequestMessage SignedGetSecretValue()
     {
         const string target = "secretsmanager.GetSecretValue";
@@ -279,11 +282,16 @@ public class ProviderGetOverheadBenchmarks
         var canonical = $"POST\n/\n\ncontent-type:{contentType}\nhost:{host}\nx-amz-date:{amzDate}\nx-amz-target:{target}\n\n{signedHeaders}\n{Hex(SHA256.HashData(_awsBody))}";
         var scope = $"{date}/{SecretsManagerTestServer.Region}/secretsmanager/aws4_request";
         var toSign = $"AWS4-HMAC-SHA256\n{amzDate}\n{scope}\n{Hex(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)))}";
-        var key = Hmac(Encoding.UTF8.GetBytes("AWS4" + SecretsManagerTestServer.SecretKey), date);
-        key = Hmac(key, SecretsManagerTestServer.Region);
-        key = Hmac(key, "secretsmanager");
-        key = Hmac(key, "aws4_request");
-        var signature = Hex(Hmac(key, toSign));
+        if (_awsSigningKey is not { } cached || cached.Date != date)
+        {
+            var derived = Hmac(Encoding.UTF8.GetBytes("AWS4" + SecretsManagerTestServer.SecretKey), date);
+            derived = Hmac(derived, SecretsManagerTestServer.Region);
+            derived = Hmac(derived, "secretsmanager");
+            derived = Hmac(derived, "aws4_request");
+            _awsSigningKey = cached = (date, derived);
+        }
+
+        var signature = Hex(Hmac(cached.Key, toSign));
 
         var request = new HttpRequestMessage(HttpMethod.Post, _aws.Url) { Content = new ByteArrayContent(_awsBody) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue(contentType);

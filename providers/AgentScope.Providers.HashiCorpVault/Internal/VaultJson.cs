@@ -182,7 +182,8 @@ internal sealed class StringValuesConverter : JsonConverter<Dictionary<string, s
             throw new JsonException("expected a JSON object");
         }
 
-        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        // Sized for AgentScope's data map (eleven keys), so reading one does not grow the table three times.
+        var map = new Dictionary<string, string>(16, StringComparer.Ordinal);
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
             var name = reader.GetString()!;
