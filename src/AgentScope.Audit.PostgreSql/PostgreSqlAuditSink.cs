@@ -685,6 +685,17 @@ public sealed class PostgreSqlAuditSink : IAuditSink, IAuditTrail, IAuditHealth,
             Filter("label =", query.Label is { } label ? new NpgsqlParameter<string> { TypedValue = label } : null);
             Filter("action =", query.Action is { } action ? new NpgsqlParameter<string> { TypedValue = action } : null);
             Filter("outcome =", query.Outcome is { } outcome ? new NpgsqlParameter<string> { TypedValue = outcome } : null);
+
+            // The action and outcome indexes are partial; stating their predicate lets any plan, generic ones included, use them.
+            if (query.Action is not null and not AuditActions.Read)
+            {
+                where.Add(AuditSchema.SparseAction);
+            }
+
+            if (query.Outcome is not null and not AuditOutcomes.Ok)
+            {
+                where.Add(AuditSchema.SparseOutcome);
+            }
             Filter("time >=", query.Since is { } since ? new NpgsqlParameter<DateTime> { TypedValue = since.UtcDateTime } : null);
             Filter("time <", query.Until is { } until ? new NpgsqlParameter<DateTime> { TypedValue = until.UtcDateTime } : null);
             Filter("seq >", after is { } a ? new NpgsqlParameter<long> { TypedValue = a } : null);

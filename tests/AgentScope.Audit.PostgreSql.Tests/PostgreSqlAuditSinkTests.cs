@@ -49,7 +49,7 @@ public sealed class PostgreSqlAuditSinkTests(SharedPostgres postgres) : IAsyncLi
         [.. (await AuditTables.QueryAsync(trail, query)).Select(e => e with { Seq = null })];
 
     [PostgresFact]
-    public async Task The_schema_is_created_on_first_use_at_version_1_and_reopening_leaves_it_alone()
+    public async Task The_schema_is_created_on_first_use_at_the_latest_version_and_reopening_leaves_it_alone()
     {
         var sink = _tables.Open();
         await sink.InitializeAsync();
@@ -59,10 +59,16 @@ public sealed class PostgreSqlAuditSinkTests(SharedPostgres postgres) : IAsyncLi
         await again.InitializeAsync();
         await again.WriteAsync(AuditTables.Event(1));
 
-        Assert.Equal(["1"], await _tables.Server.QueryAsync($"SELECT version FROM {_tables.Schema}.audit_events_schema_version"));
+        Assert.Equal(["1", "2"], await _tables.Server.QueryAsync($"SELECT version FROM {_tables.Schema}.audit_events_schema_version ORDER BY version"));
         Assert.Equal(["1", "2"], await _tables.Server.QueryAsync($"SELECT seq FROM {_tables.Table} ORDER BY seq"));
         var indexes = await _tables.Server.QueryAsync($"SELECT indexname FROM pg_indexes WHERE schemaname = '{_tables.Schema}' AND tablename = 'audit_events' ORDER BY indexname");
         Assert.Equal(["audit_events_action_seq", "audit_events_agent_seq", "audit_events_label_seq", "audit_events_outcome_seq", "audit_events_pkey", "audit_events_time"], indexes);
+
+        // Version 2: reads and successes stay out of the action and outcome indexes, and time is a BRIN index.
+        var definitions = await _tables.Server.QueryAsync($"SELECT indexdef FROM pg_indexes WHERE schemaname = '{_tables.Schema}' AND tablename = 'audit_events' ORDER BY indexname");
+        Assert.EndsWith("WHERE (action <> 'read'::text)", definitions[0], StringComparison.Ordinal);
+        Assert.EndsWith("WHERE (outcome <> 'ok'::text)", definitions[3], StringComparison.Ordinal);
+        Assert.Contains("USING brin", definitions[5], StringComparison.Ordinal);
     }
 
     [PostgresFact]
@@ -70,7 +76,7 @@ public sealed class PostgreSqlAuditSinkTests(SharedPostgres postgres) : IAsyncLi
     {
         var sinks = Enumerable.Range(0, 6).Select(_ => _tables.Open()).ToArray();
         await Task.WhenAll(sinks.Select(s => s.InitializeAsync()));
-        Assert.Equal(["1"], await _tables.Server.QueryAsync($"SELECT version FROM {_tables.Schema}.audit_events_schema_version"));
+        Assert.Equal(["1", "2"], await _tables.Server.QueryAsync($"SELECT version FROM {_tables.Schema}.audit_events_schema_version ORDER BY version"));
     }
 
     [PostgresFact]
@@ -235,11 +241,21 @@ public sealed class PostgreSqlAuditSinkTests(SharedPostgres postgres) : IAsyncLi
         await using var sink = _tables.Open();
         await Task.WhenAll(Enumerable.Range(0, 2000).Select(i => sink.WriteAsync(AuditTables.Event(i, agent: "agent-" + (i % 10), label: "label-" + (i % 10))).AsTask()));
         await _tables.Server.ExecuteAsync($"ANALYZE {_tables.Table}");
-        foreach (var (column, value) in new[] { ("agent_id", "'rare'"), ("label", "'rare'"), ("action", "'sweep'"), ("outcome", "'error'") })
+        foreach (var (column, value, sparse) in new[]
+                 {
+                     ("agent_id", "'rare'", ""), ("label", "'rare'", ""),
+                     ("action", "'sweep'", " AND " + AuditSchema.SparseAction), ("outcome", "'error'", " AND " + AuditSchema.SparseOutcome),
+                 })
         {
-            // What the sink sends for a filtered page: the filter, the keyset condition, ORDER BY seq, LIMIT.
-            var plan = string.Join("\n", await _tables.Server.QueryAsync(
-                $"EXPLAIN SELECT * FROM {_tables.Table} WHERE {column} = {value} AND seq > 0 ORDER BY seq LIMIT 100"));
+            // What the sink sends for a filtered page: the filter (with the partial index's predicate), the keyset
+            // condition, ORDER BY seq, LIMIT. Prepared statements may get a generic plan, which knows nothing of $1: the
+            // partial indexes must be usable even then.
+            var filter = $"{column} = $1{sparse} AND seq > 0";
+            var plan = string.Join("\n", await _tables.Server.QueryAsync($"""
+                PREPARE page_{column}(text) AS SELECT * FROM {_tables.Table} WHERE {filter} ORDER BY seq LIMIT 100;
+                SET plan_cache_mode = {(sparse.Length > 0 ? "force_generic_plan" : "force_custom_plan")};
+                EXPLAIN EXECUTE page_{column}({value});
+                """));
             Assert.Contains($"audit_events_{column.Replace("_id", "", StringComparison.Ordinal)}_seq", plan, StringComparison.Ordinal);
         }
     }
