@@ -4,13 +4,16 @@
 # the PostgreSQL sink with AsynchronousCommit, one after the other in the same run, with wrk on loopback. PostgreSQL 15
 # is a throwaway server started here like the tests' fixture (initdb + pg_ctl as the postgres user on a free port, its
 # durability settings left at their defaults: fsync on, synchronous_commit on).
-# Run from the repository root: bash bench/server/audit-sinks.sh   (DURATION=30s CONNECTIONS=32 WRK_THREADS=1 WARMUP=10s)
+# ROUNDS rounds (default 3) run the three sinks again, in a rotated order, and the medians are compared: on a shared
+# 2-core machine one run of each drifts by more than the differences being measured.
+# Run from the repository root: bash bench/server/audit-sinks.sh   (DURATION=30s CONNECTIONS=32 WRK_THREADS=1 WARMUP=10s ROUNDS=3)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-30s}
 CONNECTIONS=${CONNECTIONS:-32}
 WRK_THREADS=${WRK_THREADS:-1}
 WARMUP=${WARMUP:-10s}
+ROUNDS=${ROUNDS:-3}
 OUT=${TMPDIR:-/tmp}/agentscope-bench-audit-sinks
 mkdir -p "$OUT"
 
@@ -74,7 +77,7 @@ run_sink() { # file name, display name, env assignments..., --, serve arguments.
   p99=$(awk '$1 == "99%" {print $2}' "$OUT/$file.txt")
   non2xx=$(awk '/Non-2xx or 3xx responses/ {print $NF}' "$OUT/$file.txt"); non2xx=${non2xx:-0}
   errors=$(awk '/Socket errors/ {print $0}' "$OUT/$file.txt")
-  echo "$rps" >"$OUT/$file.rps"
+  echo "$rps" >>"$OUT/$file.rps"
   # The audit trail must hold every request answered: count the reads it recorded.
   local audited
   audited=$(curl -sf "http://127.0.0.1:$port/v0/audit?agent=bench&action=read&limit=1" -H "Authorization: Bearer $admin" \
@@ -85,15 +88,25 @@ run_sink() { # file name, display name, env assignments..., --, serve arguments.
 
 echo "wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION (warm-up $WARMUP each), $(nproc) cores, PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on :$PGPORT, load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-44s %12s %10s %8s %12s\n' "audit sink" "requests/s" "p99" "non-2xx" "last seq"
-run_sink file "JSON-lines file (default)" --
-run_sink pg "PostgreSQL (default: durable)" AGENTSCOPE__Audit__Schema=bench_durable -- --audit-postgres "$PG"
-run_sink pgasync "PostgreSQL, AsynchronousCommit=true" AGENTSCOPE__Audit__Schema=bench_async AGENTSCOPE__Audit__AsynchronousCommit=true \
-  -- --audit-postgres "$PG"
+rm -f "$OUT"/{file,pg,pgasync}.rps
+for ((r = 1; r <= ROUNDS; r++)); do
+  sinks=(file pg pgasync)
+  for ((i = 0; i < 3; i++)); do
+    case ${sinks[(i + r - 1) % 3]} in
+      file) run_sink file "[$r] JSON-lines file (default)" -- ;;
+      pg) run_sink pg "[$r] PostgreSQL (default: durable)" AGENTSCOPE__Audit__Schema=bench_durable_$r -- --audit-postgres "$PG" ;;
+      pgasync) run_sink pgasync "[$r] PostgreSQL, AsynchronousCommit=true" AGENTSCOPE__Audit__Schema=bench_async_$r \
+        AGENTSCOPE__Audit__AsynchronousCommit=true -- --audit-postgres "$PG" ;;
+    esac
+  done
+done
 python3 - "$OUT" <<'PY'
-import sys, pathlib
+import sys, pathlib, statistics
 out = pathlib.Path(sys.argv[1])
-f = float((out / "file.rps").read_text())
+rps = {n: [float(x) for x in (out / (n + ".rps")).read_text().split()] for n in ("file", "pg", "pgasync")}
+print("median requests/s: " + ", ".join(f"{n} {statistics.median(v):,.0f}" for n, v in rps.items()))
 for name, label in (("pg", "PostgreSQL (default)"), ("pgasync", "PostgreSQL, AsynchronousCommit")):
-    print(f"{label} / file = {float((out / (name + '.rps')).read_text()) / f:.0%}")
+    rounds = " ".join(f"{p / f:.0%}" for p, f in zip(rps[name], rps["file"]))
+    print(f"{label} / file = {statistics.median(rps[name]) / statistics.median(rps['file']):.0%} (medians; per round: {rounds})")
 PY
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

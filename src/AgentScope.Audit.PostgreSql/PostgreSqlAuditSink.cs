@@ -432,7 +432,16 @@ public sealed class PostgreSqlAuditSink : IAuditSink, IAuditTrail, IAuditHealth,
         return batch;
     }
 
-    private static int FreeSlot(Queue<Commit> inFlight) => inFlight.Count == 0 ? 0 : 1 - inFlight.Peek().Slot;
+    private static int FreeSlot(Queue<Commit> inFlight)
+    {
+        for (var slot = 0; ; slot++)
+        {
+            if (!inFlight.Any(c => c.Slot == slot))
+            {
+                return slot;
+            }
+        }
+    }
 
     /// <summary>
     /// Sends one batch as one transaction on the connection of <paramref name="slot"/>, without waiting for its commit.
