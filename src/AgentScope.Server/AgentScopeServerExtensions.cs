@@ -63,7 +63,6 @@ public static class AgentScopeServerExtensions
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.TypeInfoResolverChain.Add(ServerJson.Default);
-            o.SerializerOptions.TypeInfoResolverChain.Add(RequestJson.Default);
         });
         services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
         {

@@ -1,5 +1,6 @@
 using AgentScope.Injection;
 using AgentScope.Server.Http;
+using AgentScope.Server.Json;
 using AgentScope.Server.RateLimiting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -41,9 +42,9 @@ internal static class RequestApi
     internal static async Task<JsonHttpResult<InjectedResponse>> SendAsync(HttpContext context, [FromServices] InjectedRequestExecutor executor,
         CancellationToken cancellationToken)
     {
-        var body = await RequestBody.ReadAsync(context, RequestJson.Default.InjectedRequestBody).ConfigureAwait(false);
+        var body = await RequestBody.ReadAsync(context, ServerJson.Default.InjectedRequestBody).ConfigureAwait(false);
         var request = InjectedRequestJson.Create(body.Method, body.Url, body.Headers, body.Query, body.Body);
         var response = await executor.SendAsync(context.Vault(), request, cancellationToken).ConfigureAwait(false);
-        return TypedResults.Json(response, RequestJson.Default.InjectedResponse);
+        return TypedResults.Json(response, ServerJson.Default.InjectedResponse);
     }
 }

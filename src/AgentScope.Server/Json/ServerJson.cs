@@ -37,4 +37,6 @@ namespace AgentScope.Server.Json;
 [JsonSerializable(typeof(AuditEventsResponse))]
 [JsonSerializable(typeof(AuditEvent))]
 [JsonSerializable(typeof(HealthResponse))]
+[JsonSerializable(typeof(Injection.InjectedRequestBody))]
+[JsonSerializable(typeof(AgentScope.Injection.InjectedResponse))]
 internal sealed partial class ServerJson : JsonSerializerContext;

@@ -1,6 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
-using AgentScope.Injection;
 
 namespace AgentScope.Server.Injection;
 
@@ -29,20 +27,3 @@ internal sealed class InjectedRequestBody
     // The body and headers may hold a credential written out by mistake: never in a log line.
     public override string ToString() => $"InjectedRequestBody {{ {Method ?? "GET"} }}";
 }
-
-/// <summary>
-/// Source-generated JSON of <c>POST /v0/request</c>, with the same strict input rules as <see cref="Json.ServerJson"/>
-/// (exact camelCase names, no unknown or duplicate fields, no numbers in strings). The response is the scrubbed
-/// <see cref="InjectedResponse"/>: <c>{"status","headers","body","truncated"}</c>.
-/// </summary>
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web,
-    PropertyNameCaseInsensitive = false,
-    NumberHandling = JsonNumberHandling.Strict,
-    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-    AllowDuplicateProperties = false,
-    RespectNullableAnnotations = true,
-    RespectRequiredConstructorParameters = true,
-    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(InjectedRequestBody))]
-[JsonSerializable(typeof(InjectedResponse))]
-internal sealed partial class RequestJson : JsonSerializerContext;
