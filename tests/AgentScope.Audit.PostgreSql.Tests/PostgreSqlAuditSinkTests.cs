@@ -274,6 +274,52 @@ public sealed class PostgreSqlAuditSinkTests(SharedPostgres postgres) : IAsyncLi
     }
 
     [PostgresFact]
+    public async Task A_version_1_table_is_migrated_by_its_owner_and_an_append_only_role_is_told_so_meanwhile()
+    {
+        // A table as version 1 left it: the full action, outcome and time B-tree indexes, and no version 2 row.
+        await (await WriteSampleAsync()).DisposeAsync();
+        var t = _tables.Table;
+        await _tables.Server.ExecuteAsync($"""
+            DROP INDEX {_tables.Schema}.audit_events_action_seq, {_tables.Schema}.audit_events_outcome_seq, {_tables.Schema}.audit_events_time;
+            CREATE INDEX audit_events_action_seq ON {t} (action, seq);
+            CREATE INDEX audit_events_outcome_seq ON {t} (outcome, seq);
+            CREATE INDEX audit_events_time ON {t} (time);
+            DELETE FROM {_tables.Schema}.audit_events_schema_version WHERE version = 2;
+            """);
+        var role = "app_" + _tables.Schema;
+        await _tables.Server.ExecuteAsync($"""
+            CREATE ROLE {role} LOGIN;
+            GRANT USAGE ON SCHEMA {_tables.Schema} TO {role};
+            GRANT SELECT, INSERT ON {t} TO {role};
+            GRANT SELECT ON {_tables.Schema}.audit_events_schema_version TO {role};
+            """);
+
+        // The append-only role cannot migrate: it fails closed, saying what it could not do.
+        await using (var app = _tables.Open(connectionString: _tables.Server.ConnectionStringFor(role)))
+        {
+            var ex = await Assert.ThrowsAsync<AgentScopeException>(() => app.InitializeAsync());
+            Assert.Equal(ErrorKind.BackendUnavailable, ex.Kind);
+            Assert.Contains("cannot create or migrate the audit table", ex.Message, StringComparison.Ordinal);
+            Assert.Contains("42501", ex.Message, StringComparison.Ordinal); // insufficient_privilege
+            await Assert.ThrowsAsync<AgentScopeException>(() => app.WriteAsync(AuditTables.Event(8)).AsTask());
+        }
+
+        Assert.Equal(["5"], await _tables.Server.QueryAsync($"SELECT count(*) FROM {t}"));
+
+        // The owner migrates it; the rows written before keep their chain, and the role appends again.
+        await using (var owner = _tables.Open())
+        {
+            await owner.InitializeAsync();
+        }
+
+        Assert.Equal(["1", "2"], await _tables.Server.QueryAsync($"SELECT version FROM {_tables.Schema}.audit_events_schema_version ORDER BY version"));
+        Assert.Contains("USING brin", (await _tables.Server.QueryAsync($"SELECT indexdef FROM pg_indexes WHERE indexname = 'audit_events_time' AND schemaname = '{_tables.Schema}'")).Single(), StringComparison.Ordinal);
+        await using var again = _tables.Open(connectionString: _tables.Server.ConnectionStringFor(role));
+        await again.WriteAsync(AuditTables.Event(9));
+        Assert.Equal(new AuditVerification(true, 6, null), await again.VerifyAsync());
+    }
+
+    [PostgresFact]
     public async Task The_readme_grants_make_the_table_append_only_for_the_agentscope_role()
     {
         // The owner creates the schema; the application role gets exactly the README's grants.
