@@ -52,13 +52,11 @@ internal sealed class ListSecretsRequest
     public string? NextToken { get; init; }
 }
 
+/// <summary>What a read uses of GetSecretValue's answer; the other members (ARN, VersionId, ...) are skipped unread.</summary>
 internal sealed class GetSecretValueResponse
 {
-    public string? ARN { get; set; }
     public string? Name { get; set; }
-    public string? VersionId { get; set; }
     public string? SecretString { get; set; }
-    public string? SecretBinary { get; set; }
 }
 
 internal sealed class DescribeSecretResponse
