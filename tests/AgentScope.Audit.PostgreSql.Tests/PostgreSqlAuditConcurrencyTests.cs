@@ -2,34 +2,14 @@ namespace AgentScope.Audit.PostgreSql.Tests;
 
 /// <summary>Several sinks on one table, each with its own connections, stand for several AgentScope servers.</summary>
 [Collection("postgres")]
-public sealed class PostgreSqlAuditConcurrencyTests(SharedPostgres postgres) : IAsyncLifetime
+public sealed class PostgreSqlAuditConcurrencyTests(SharedPostgres postgres) : AuditTablesTest(postgres)
 {
-    private AuditTables _tables = null!;
-
-    public Task InitializeAsync()
-    {
-        if (PostgresServer.SkipReason is null)
-        {
-            _tables = new AuditTables(postgres.Server);
-        }
-
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_tables is not null)
-        {
-            await _tables.DisposeAsync();
-        }
-    }
-
     [PostgresFact]
     public async Task Concurrent_writers_on_several_server_instances_keep_one_valid_gap_free_chain()
     {
         const int Instances = 4, TasksPerInstance = 8, WritesPerTask = 40;
         // Different batch sizes, so transactions of different instances interleave in every pattern.
-        var sinks = new[] { 1, 3, 16, 256 }.Select(size => _tables.Open(o => o.MaxBatchSize = size)).ToArray();
+        var sinks = new[] { 1, 3, 16, 256 }.Select(size => Tables.Open(o => o.MaxBatchSize = size)).ToArray();
 
         await Task.WhenAll(sinks.SelectMany((sink, s) => Enumerable.Range(0, TasksPerInstance).Select(t => Task.Run(async () =>
         {
@@ -59,13 +39,13 @@ public sealed class PostgreSqlAuditConcurrencyTests(SharedPostgres postgres) : I
 
     private async Task EachCallerSeesItsOwnEventAsync(bool asynchronousCommit)
     {
-        var sinks = Enumerable.Range(0, 3).Select(_ => _tables.Open(o => o.AsynchronousCommit = asynchronousCommit)).ToArray();
+        var sinks = Enumerable.Range(0, 3).Select(_ => Tables.Open(o => o.AsynchronousCommit = asynchronousCommit)).ToArray();
         await Task.WhenAll(Enumerable.Range(0, 60).Select(i => Task.Run(async () =>
         {
             var id = "req-" + i;
             await sinks[i % 3].WriteAsync(AuditTables.Event(i) with { RequestId = id });
             // Read through another instance (another connection): the row must already be there.
-            var found = await _tables.Server.QueryAsync($"SELECT count(*) FROM {_tables.Table} WHERE request_id = '{id}'");
+            var found = await Tables.Server.QueryAsync($"SELECT count(*) FROM {Tables.Table} WHERE request_id = '{id}'");
             Assert.Equal("1", found.Single());
         })));
         Assert.Equal(new AuditVerification(true, 60, null), await sinks[0].VerifyAsync());

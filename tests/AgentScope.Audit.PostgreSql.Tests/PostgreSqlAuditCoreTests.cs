@@ -6,28 +6,8 @@ namespace AgentScope.Audit.PostgreSql.Tests;
 
 /// <summary>The sink behind the real core (AddAgentScope + AddPostgreSqlAudit), as a server would run it.</summary>
 [Collection("postgres")]
-public sealed class PostgreSqlAuditCoreTests(SharedPostgres postgres) : IAsyncLifetime
+public sealed class PostgreSqlAuditCoreTests(SharedPostgres postgres) : AuditTablesTest(postgres)
 {
-    private AuditTables _tables = null!;
-
-    public Task InitializeAsync()
-    {
-        if (PostgresServer.SkipReason is null)
-        {
-            _tables = new AuditTables(postgres.Server);
-        }
-
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_tables is not null)
-        {
-            await _tables.DisposeAsync();
-        }
-    }
-
     private static IEnumerable<string> AllActions() =>
         typeof(AuditActions).GetFields(BindingFlags.Public | BindingFlags.Static).Select(f => (string)f.GetRawConstantValue()!);
 
@@ -37,7 +17,7 @@ public sealed class PostgreSqlAuditCoreTests(SharedPostgres postgres) : IAsyncLi
         var canary = "canary-" + Guid.NewGuid().ToString("N") + "-Zq9";
         const string Seed = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
         var backend = new InMemorySecretBackend();
-        var services = _tables.BuildCore(backend);
+        var services = Tables.BuildCore(backend);
         var auth = services.GetRequiredService<AgentScopeAuthenticator>();
 
         var adminKey = await auth.InitializeAsync();                                               // init
@@ -74,7 +54,7 @@ public sealed class PostgreSqlAuditCoreTests(SharedPostgres postgres) : IAsyncLi
         Assert.Contains(events, e => e is { Action: AuditActions.Request, Outcome: AuditOutcomes.Denied });
 
         // Never a value, nor a seed, nor a key: anywhere in the table's text.
-        var rows = await _tables.Server.QueryAsync($"SELECT t::text FROM {_tables.Table} t");
+        var rows = await Tables.Server.QueryAsync($"SELECT t::text FROM {Tables.Table} t");
         Assert.Equal(events.Count, rows.Count);
         Assert.DoesNotContain(rows, r => r!.Contains(canary, StringComparison.Ordinal));
         Assert.DoesNotContain(rows, r => r!.Contains(Seed, StringComparison.Ordinal));
@@ -85,7 +65,7 @@ public sealed class PostgreSqlAuditCoreTests(SharedPostgres postgres) : IAsyncLi
     [PostgresFact]
     public async Task The_sink_is_registered_as_sink_trail_and_health()
     {
-        var services = _tables.BuildCore(new InMemorySecretBackend());
+        var services = Tables.BuildCore(new InMemorySecretBackend());
         var sink = services.GetRequiredService<PostgreSqlAuditSink>();
         Assert.Same(sink, services.GetRequiredService<IAuditSink>());
         Assert.Same(sink, services.GetRequiredService<IAuditTrail>());
@@ -96,7 +76,7 @@ public sealed class PostgreSqlAuditCoreTests(SharedPostgres postgres) : IAsyncLi
     [PostgresFact]
     public async Task Concurrent_operations_are_gathered_into_fewer_transactions_each_returning_after_its_commit()
     {
-        var services = _tables.BuildCore(new InMemorySecretBackend());
+        var services = Tables.BuildCore(new InMemorySecretBackend());
         var auth = services.GetRequiredService<AgentScopeAuthenticator>();
         var created = await auth.LocalAdmin().CreateAgentAsync("alpha");
         var vault = await auth.AuthenticateAgentAsync(created.ApiKey);
@@ -112,7 +92,7 @@ public sealed class PostgreSqlAuditCoreTests(SharedPostgres postgres) : IAsyncLi
     }
 
     private async Task<long> CountAsync(string action) =>
-        long.Parse((await _tables.Server.QueryAsync($"SELECT count(*) FROM {_tables.Table} WHERE action = '{action}'")).Single()!, System.Globalization.CultureInfo.InvariantCulture);
+        long.Parse((await Tables.Server.QueryAsync($"SELECT count(*) FROM {Tables.Table} WHERE action = '{action}'")).Single()!, System.Globalization.CultureInfo.InvariantCulture);
 }
 
 /// <summary>Stopping and restarting the database: needs a server of its own, since the others are shared.</summary>

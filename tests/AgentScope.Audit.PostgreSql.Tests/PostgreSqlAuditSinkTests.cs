@@ -3,28 +3,8 @@ using Npgsql;
 namespace AgentScope.Audit.PostgreSql.Tests;
 
 [Collection("postgres")]
-public sealed class PostgreSqlAuditSinkTests(SharedPostgres postgres) : IAsyncLifetime
+public sealed class PostgreSqlAuditSinkTests(SharedPostgres postgres) : AuditTablesTest(postgres)
 {
-    private AuditTables _tables = null!;
-
-    public Task InitializeAsync()
-    {
-        if (PostgresServer.SkipReason is null)
-        {
-            _tables = new AuditTables(postgres.Server);
-        }
-
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_tables is not null)
-        {
-            await _tables.DisposeAsync();
-        }
-    }
-
     private static AuditEvent[] Sample() =>
     [
         AuditTables.Event(0, agent: "alpha", label: "db-password", action: AuditActions.Write) with { Fingerprint = new string('a', 64), Justification = "rotate", Detail = "v2" },
@@ -36,7 +16,7 @@ public sealed class PostgreSqlAuditSinkTests(SharedPostgres postgres) : IAsyncLi
 
     private async Task<PostgreSqlAuditSink> WriteSampleAsync()
     {
-        var sink = _tables.Open();
+        var sink = Tables.Open();
         foreach (var e in Sample())
         {
             await sink.WriteAsync(e);
@@ -51,21 +31,21 @@ public sealed class PostgreSqlAuditSinkTests(SharedPostgres postgres) : IAsyncLi
     [PostgresFact]
     public async Task The_schema_is_created_on_first_use_at_the_latest_version_and_reopening_leaves_it_alone()
     {
-        var sink = _tables.Open();
+        var sink = Tables.Open();
         await sink.InitializeAsync();
         await sink.WriteAsync(AuditTables.Event(0));
 
-        var again = _tables.Open();
+        var again = Tables.Open();
         await again.InitializeAsync();
         await again.WriteAsync(AuditTables.Event(1));
 
-        Assert.Equal(["1", "2"], await _tables.Server.QueryAsync($"SELECT version FROM {_tables.Schema}.audit_events_schema_version ORDER BY version"));
-        Assert.Equal(["1", "2"], await _tables.Server.QueryAsync($"SELECT seq FROM {_tables.Table} ORDER BY seq"));
-        var indexes = await _tables.Server.QueryAsync($"SELECT indexname FROM pg_indexes WHERE schemaname = '{_tables.Schema}' AND tablename = 'audit_events' ORDER BY indexname");
+        Assert.Equal(["1", "2"], await Tables.Server.QueryAsync($"SELECT version FROM {Tables.Schema}.audit_events_schema_version ORDER BY version"));
+        Assert.Equal(["1", "2"], await Tables.Server.QueryAsync($"SELECT seq FROM {Tables.Table} ORDER BY seq"));
+        var indexes = await Tables.Server.QueryAsync($"SELECT indexname FROM pg_indexes WHERE schemaname = '{Tables.Schema}' AND tablename = 'audit_events' ORDER BY indexname");
         Assert.Equal(["audit_events_action_seq", "audit_events_agent_seq", "audit_events_label_seq", "audit_events_outcome_seq", "audit_events_pkey", "audit_events_time"], indexes);
 
         // Version 2: reads and successes stay out of the action and outcome indexes, and time is a BRIN index.
-        var definitions = await _tables.Server.QueryAsync($"SELECT indexdef FROM pg_indexes WHERE schemaname = '{_tables.Schema}' AND tablename = 'audit_events' ORDER BY indexname");
+        var definitions = await Tables.Server.QueryAsync($"SELECT indexdef FROM pg_indexes WHERE schemaname = '{Tables.Schema}' AND tablename = 'audit_events' ORDER BY indexname");
         Assert.EndsWith("WHERE (action <> 'read'::text)", definitions[0], StringComparison.Ordinal);
         Assert.EndsWith("WHERE (outcome <> 'ok'::text)", definitions[3], StringComparison.Ordinal);
         Assert.Contains("USING brin", definitions[5], StringComparison.Ordinal);
@@ -74,9 +54,9 @@ public sealed class PostgreSqlAuditSinkTests(SharedPostgres postgres) : IAsyncLi
     [PostgresFact]
     public async Task Sinks_starting_together_migrate_once()
     {
-        var sinks = Enumerable.Range(0, 6).Select(_ => _tables.Open()).ToArray();
+        var sinks = Enumerable.Range(0, 6).Select(_ => Tables.Open()).ToArray();
         await Task.WhenAll(sinks.Select(s => s.InitializeAsync()));
-        Assert.Equal(["1", "2"], await _tables.Server.QueryAsync($"SELECT version FROM {_tables.Schema}.audit_events_schema_version ORDER BY version"));
+        Assert.Equal(["1", "2"], await Tables.Server.QueryAsync($"SELECT version FROM {Tables.Schema}.audit_events_schema_version ORDER BY version"));
     }
 
     [PostgresFact]
@@ -84,8 +64,8 @@ public sealed class PostgreSqlAuditSinkTests(SharedPostgres postgres) : IAsyncLi
     {
         // Each sink sends its next batch hashed onto the head it last wrote; once the other sink has appended, that
         // guess is stale, and the batch must land after the other's rows, not collide with them or fork the chain.
-        await using var a = _tables.Open();
-        await using var b = _tables.Open();
+        await using var a = Tables.Open();
+        await using var b = Tables.Open();
         var order = new[] { a, b, a, a, b, b, a, b };
         for (var i = 0; i < order.Length; i++)
         {
@@ -93,7 +73,7 @@ public sealed class PostgreSqlAuditSinkTests(SharedPostgres postgres) : IAsyncLi
         }
 
         Assert.Equal(Enumerable.Range(1, order.Length).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            await _tables.Server.QueryAsync($"SELECT seq FROM {_tables.Table} ORDER BY seq"));
+            await Tables.Server.QueryAsync($"SELECT seq FROM {Tables.Table} ORDER BY seq"));
         Assert.Equal(Enumerable.Range(0, order.Length).Select(i => AuditTables.Event(i).RequestId),
             (await AuditTables.QueryAsync(a, new AuditQuery { Limit = 100 })).Select(e => e.RequestId));
         Assert.Equal(new AuditVerification(true, order.Length, null), await a.VerifyAsync());
@@ -103,12 +83,12 @@ public sealed class PostgreSqlAuditSinkTests(SharedPostgres postgres) : IAsyncLi
     [PostgresFact]
     public async Task A_burst_of_writes_is_committed_in_pipelined_batches_as_one_gap_free_chain()
     {
-        await using var sink = _tables.Open();
+        await using var sink = Tables.Open();
         await sink.InitializeAsync();
         await Task.WhenAll(Enumerable.Range(0, 2000).Select(i => Task.Run(() => sink.WriteAsync(AuditTables.Event(i)).AsTask())));
 
         // Every write returned, so every row is committed.
-        Assert.Equal(["2000 1 2000"], await _tables.Server.QueryAsync($"SELECT concat_ws(' ', count(*), min(seq), max(seq)) FROM {_tables.Table}"));
+        Assert.Equal(["2000 1 2000"], await Tables.Server.QueryAsync($"SELECT concat_ws(' ', count(*), min(seq), max(seq)) FROM {Tables.Table}"));
         Assert.True(sink.CommittedBatches < 2000, $"{sink.CommittedBatches} transactions for 2000 writes");
         Assert.Equal(new AuditVerification(true, 2000, null), await sink.VerifyAsync());
     }
@@ -132,7 +112,7 @@ public sealed class PostgreSqlAuditSinkTests(SharedPostgres postgres) : IAsyncLi
         try
         {
             using var file = new JsonLinesAuditSink(new JsonLinesAuditOptions { Path = Path.Combine(dir.FullName, "audit.jsonl") });
-            await using var sink = _tables.Open();
+            await using var sink = Tables.Open();
             var events = Sample().Append(AuditTables.Event(5) with { Detail = "x\",\"hash\":\"}\nnext", Reason = "é ü \u2028 <b>", Time = AuditTables.T0.AddTicks(1234560) });
             foreach (var e in events)
             {
@@ -141,7 +121,7 @@ public sealed class PostgreSqlAuditSinkTests(SharedPostgres postgres) : IAsyncLi
             }
 
             var fileHashes = File.ReadAllLines(Path.Combine(dir.FullName, "audit.jsonl")).Select(l => l[^66..^2]).ToList();
-            var rowHashes = await _tables.Server.QueryAsync($"SELECT hash FROM {_tables.Table} ORDER BY seq");
+            var rowHashes = await Tables.Server.QueryAsync($"SELECT hash FROM {Tables.Table} ORDER BY seq");
             Assert.Equal<string?>(fileHashes, rowHashes);
             Assert.Equal(new AuditVerification(true, 6, null), await sink.VerifyAsync());
             Assert.Equal(new AuditVerification(true, 6, null), await file.VerifyAsync());
@@ -155,7 +135,7 @@ public sealed class PostgreSqlAuditSinkTests(SharedPostgres postgres) : IAsyncLi
     [PostgresFact]
     public async Task Times_are_kept_to_the_microsecond_and_nul_characters_are_replaced_so_the_chain_still_verifies()
     {
-        await using var sink = _tables.Open();
+        await using var sink = Tables.Open();
         var time = AuditTables.T0.AddTicks(1_234_567); // 0.1234567 s: PostgreSQL keeps 0.123456
         await sink.WriteAsync(AuditTables.Event(0) with { Time = time.ToOffset(TimeSpan.FromHours(2)), Reason = "a\0b" });
 
@@ -204,7 +184,7 @@ public sealed class PostgreSqlAuditSinkTests(SharedPostgres postgres) : IAsyncLi
     [PostgresFact]
     public async Task Query_pages_by_seq_forwards_and_backwards_across_many_round_trips()
     {
-        await using var sink = _tables.Open(o => o.QueryPageSize = 7);
+        await using var sink = Tables.Open(o => o.QueryPageSize = 7);
         for (var i = 0; i < 60; i++)
         {
             await sink.WriteAsync(AuditTables.Event(i, agent: i % 3 == 0 ? "alpha" : "beta"));
@@ -238,9 +218,9 @@ public sealed class PostgreSqlAuditSinkTests(SharedPostgres postgres) : IAsyncLi
     [PostgresFact]
     public async Task Filtered_queries_use_the_indexes()
     {
-        await using var sink = _tables.Open();
+        await using var sink = Tables.Open();
         await Task.WhenAll(Enumerable.Range(0, 2000).Select(i => sink.WriteAsync(AuditTables.Event(i, agent: "agent-" + (i % 10), label: "label-" + (i % 10))).AsTask()));
-        await _tables.Server.ExecuteAsync($"ANALYZE {_tables.Table}");
+        await Tables.Server.ExecuteAsync($"ANALYZE {Tables.Table}");
         foreach (var (column, value, sparse) in new[]
                  {
                      ("agent_id", "'rare'", ""), ("label", "'rare'", ""),
@@ -251,8 +231,8 @@ public sealed class PostgreSqlAuditSinkTests(SharedPostgres postgres) : IAsyncLi
             // condition, ORDER BY seq, LIMIT. Prepared statements may get a generic plan, which knows nothing of $1: the
             // partial indexes must be usable even then.
             var filter = $"{column} = $1{sparse} AND seq > 0";
-            var plan = string.Join("\n", await _tables.Server.QueryAsync($"""
-                PREPARE page_{column}(text) AS SELECT * FROM {_tables.Table} WHERE {filter} ORDER BY seq LIMIT 100;
+            var plan = string.Join("\n", await Tables.Server.QueryAsync($"""
+                PREPARE page_{column}(text) AS SELECT * FROM {Tables.Table} WHERE {filter} ORDER BY seq LIMIT 100;
                 SET plan_cache_mode = {(sparse.Length > 0 ? "force_generic_plan" : "force_custom_plan")};
                 EXPLAIN EXECUTE page_{column}({value});
                 """));
@@ -264,9 +244,9 @@ public sealed class PostgreSqlAuditSinkTests(SharedPostgres postgres) : IAsyncLi
     public async Task The_table_refuses_update_delete_and_truncate_even_from_its_owner()
     {
         await using var sink = await WriteSampleAsync();
-        foreach (var sql in new[] { $"UPDATE {_tables.Table} SET label = 'x'", $"DELETE FROM {_tables.Table}", $"TRUNCATE {_tables.Table}" })
+        foreach (var sql in new[] { $"UPDATE {Tables.Table} SET label = 'x'", $"DELETE FROM {Tables.Table}", $"TRUNCATE {Tables.Table}" })
         {
-            var ex = await Assert.ThrowsAsync<PostgresException>(() => _tables.Server.ExecuteAsync(sql));
+            var ex = await Assert.ThrowsAsync<PostgresException>(() => Tables.Server.ExecuteAsync(sql));
             Assert.Contains("append-only", ex.MessageText, StringComparison.Ordinal);
         }
 
@@ -278,24 +258,24 @@ public sealed class PostgreSqlAuditSinkTests(SharedPostgres postgres) : IAsyncLi
     {
         // A table as version 1 left it: the full action, outcome and time B-tree indexes, and no version 2 row.
         await (await WriteSampleAsync()).DisposeAsync();
-        var t = _tables.Table;
-        await _tables.Server.ExecuteAsync($"""
-            DROP INDEX {_tables.Schema}.audit_events_action_seq, {_tables.Schema}.audit_events_outcome_seq, {_tables.Schema}.audit_events_time;
+        var t = Tables.Table;
+        await Tables.Server.ExecuteAsync($"""
+            DROP INDEX {Tables.Schema}.audit_events_action_seq, {Tables.Schema}.audit_events_outcome_seq, {Tables.Schema}.audit_events_time;
             CREATE INDEX audit_events_action_seq ON {t} (action, seq);
             CREATE INDEX audit_events_outcome_seq ON {t} (outcome, seq);
             CREATE INDEX audit_events_time ON {t} (time);
-            DELETE FROM {_tables.Schema}.audit_events_schema_version WHERE version = 2;
+            DELETE FROM {Tables.Schema}.audit_events_schema_version WHERE version = 2;
             """);
-        var role = "app_" + _tables.Schema;
-        await _tables.Server.ExecuteAsync($"""
+        var role = "app_" + Tables.Schema;
+        await Tables.Server.ExecuteAsync($"""
             CREATE ROLE {role} LOGIN;
-            GRANT USAGE ON SCHEMA {_tables.Schema} TO {role};
+            GRANT USAGE ON SCHEMA {Tables.Schema} TO {role};
             GRANT SELECT, INSERT ON {t} TO {role};
-            GRANT SELECT ON {_tables.Schema}.audit_events_schema_version TO {role};
+            GRANT SELECT ON {Tables.Schema}.audit_events_schema_version TO {role};
             """);
 
         // The append-only role cannot migrate: it fails closed, saying what it could not do.
-        await using (var app = _tables.Open(connectionString: _tables.Server.ConnectionStringFor(role)))
+        await using (var app = Tables.Open(connectionString: Tables.Server.ConnectionStringFor(role)))
         {
             var ex = await Assert.ThrowsAsync<AgentScopeException>(() => app.InitializeAsync());
             Assert.Equal(ErrorKind.BackendUnavailable, ex.Kind);
@@ -304,17 +284,17 @@ public sealed class PostgreSqlAuditSinkTests(SharedPostgres postgres) : IAsyncLi
             await Assert.ThrowsAsync<AgentScopeException>(() => app.WriteAsync(AuditTables.Event(8)).AsTask());
         }
 
-        Assert.Equal(["5"], await _tables.Server.QueryAsync($"SELECT count(*) FROM {t}"));
+        Assert.Equal(["5"], await Tables.Server.QueryAsync($"SELECT count(*) FROM {t}"));
 
         // The owner migrates it; the rows written before keep their chain, and the role appends again.
-        await using (var owner = _tables.Open())
+        await using (var owner = Tables.Open())
         {
             await owner.InitializeAsync();
         }
 
-        Assert.Equal(["1", "2"], await _tables.Server.QueryAsync($"SELECT version FROM {_tables.Schema}.audit_events_schema_version ORDER BY version"));
-        Assert.Contains("USING brin", (await _tables.Server.QueryAsync($"SELECT indexdef FROM pg_indexes WHERE indexname = 'audit_events_time' AND schemaname = '{_tables.Schema}'")).Single(), StringComparison.Ordinal);
-        await using var again = _tables.Open(connectionString: _tables.Server.ConnectionStringFor(role));
+        Assert.Equal(["1", "2"], await Tables.Server.QueryAsync($"SELECT version FROM {Tables.Schema}.audit_events_schema_version ORDER BY version"));
+        Assert.Contains("USING brin", (await Tables.Server.QueryAsync($"SELECT indexdef FROM pg_indexes WHERE indexname = 'audit_events_time' AND schemaname = '{Tables.Schema}'")).Single(), StringComparison.Ordinal);
+        await using var again = Tables.Open(connectionString: Tables.Server.ConnectionStringFor(role));
         await again.WriteAsync(AuditTables.Event(9));
         Assert.Equal(new AuditVerification(true, 6, null), await again.VerifyAsync());
     }
@@ -323,31 +303,31 @@ public sealed class PostgreSqlAuditSinkTests(SharedPostgres postgres) : IAsyncLi
     public async Task The_readme_grants_make_the_table_append_only_for_the_agentscope_role()
     {
         // The owner creates the schema; the application role gets exactly the README's grants.
-        var role = "app_" + _tables.Schema;
+        var role = "app_" + Tables.Schema;
         await (await WriteSampleAsync()).DisposeAsync();
-        await _tables.Server.ExecuteAsync($"""
+        await Tables.Server.ExecuteAsync($"""
             CREATE ROLE {role} LOGIN;
-            GRANT USAGE ON SCHEMA {_tables.Schema} TO {role};
-            GRANT SELECT, INSERT ON {_tables.Schema}.audit_events TO {role};
-            GRANT SELECT ON {_tables.Schema}.audit_events_schema_version TO {role};
+            GRANT USAGE ON SCHEMA {Tables.Schema} TO {role};
+            GRANT SELECT, INSERT ON {Tables.Schema}.audit_events TO {role};
+            GRANT SELECT ON {Tables.Schema}.audit_events_schema_version TO {role};
             """);
 
-        await using var app = _tables.Open(connectionString: _tables.Server.ConnectionStringFor(role));
+        await using var app = Tables.Open(connectionString: Tables.Server.ConnectionStringFor(role));
         await app.CheckHealthAsync();
         await app.WriteAsync(AuditTables.Event(9));
         Assert.Equal(6, (await AuditTables.QueryAsync(app, new AuditQuery())).Count);
         Assert.Equal(new AuditVerification(true, 6, null), await app.VerifyAsync());
 
-        await using var connection = new NpgsqlConnection(_tables.Server.ConnectionStringFor(role));
+        await using var connection = new NpgsqlConnection(Tables.Server.ConnectionStringFor(role));
         await connection.OpenAsync();
         foreach (var sql in new[]
         {
-            $"UPDATE {_tables.Table} SET label = 'x'",
-            $"DELETE FROM {_tables.Table}",
-            $"TRUNCATE {_tables.Table}",
+            $"UPDATE {Tables.Table} SET label = 'x'",
+            $"DELETE FROM {Tables.Table}",
+            $"TRUNCATE {Tables.Table}",
             $"SET session_replication_role = replica",
-            $"ALTER TABLE {_tables.Table} DISABLE TRIGGER USER",
-            $"DROP TABLE {_tables.Table}",
+            $"ALTER TABLE {Tables.Table} DISABLE TRIGGER USER",
+            $"DROP TABLE {Tables.Table}",
         })
         {
             await using var command = new NpgsqlCommand(sql, connection);
@@ -359,7 +339,7 @@ public sealed class PostgreSqlAuditSinkTests(SharedPostgres postgres) : IAsyncLi
     [PostgresFact]
     public async Task A_healthy_sink_passes_its_health_check_and_a_closed_one_fails_it_and_refuses_writes()
     {
-        var sink = _tables.Open();
+        var sink = Tables.Open();
         await sink.CheckHealthAsync();
         await sink.DisposeAsync();
 
@@ -370,15 +350,15 @@ public sealed class PostgreSqlAuditSinkTests(SharedPostgres postgres) : IAsyncLi
     [PostgresFact]
     public async Task Disposing_commits_what_best_effort_writes_queued()
     {
-        var sink = _tables.Open(o => o.BestEffort = true);
+        var sink = Tables.Open(o => o.BestEffort = true);
         for (var i = 0; i < 50; i++)
         {
             await sink.WriteAsync(AuditTables.Event(i));
         }
 
         await sink.DisposeAsync();
-        Assert.Equal(["50"], await _tables.Server.QueryAsync($"SELECT count(*) FROM {_tables.Table}"));
-        await using var reader = _tables.Open();
+        Assert.Equal(["50"], await Tables.Server.QueryAsync($"SELECT count(*) FROM {Tables.Table}"));
+        await using var reader = Tables.Open();
         Assert.Equal(new AuditVerification(true, 50, null), await reader.VerifyAsync());
     }
 
@@ -386,7 +366,7 @@ public sealed class PostgreSqlAuditSinkTests(SharedPostgres postgres) : IAsyncLi
     public async Task Best_effort_writes_to_an_unreachable_database_return_at_once_and_are_counted_as_dropped()
     {
         var closedPort = new PostgresServerPort().Port;
-        await using var sink = _tables.Open(o => o.BestEffort = true, $"Host=127.0.0.1;Port={closedPort};Username=postgres;Timeout=2");
+        await using var sink = Tables.Open(o => o.BestEffort = true, $"Host=127.0.0.1;Port={closedPort};Username=postgres;Timeout=2");
 
         await sink.WriteAsync(AuditTables.Event(0));
         await sink.WriteAsync(AuditTables.Event(1));
